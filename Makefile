@@ -1,0 +1,47 @@
+# The single entry point: setup, demo, test, lint. Needs only python3 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export KYOGYO_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: install demo serve test test-sqlite test-postgres lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: install, build the demo company on SQLite and serve it on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/kyogyo init --admin-password admin --no-input
+	$(BIN)/kyogyo demo --size small --seed 1 --serve
+
+serve: $(STAMP)
+	$(BIN)/kyogyo serve
+
+## test: install, then the whole suite on SQLite and on PostgreSQL (127.0.0.1), plus ruff and mypy
+test: $(STAMP) lint typecheck test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+# PostgreSQL at 127.0.0.1 (trust auth); pytest creates and drops its own test database.
+test-postgres: $(STAMP)
+	DATABASE_URL=$${KYOGYO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check kyogyo tests
+	$(BIN)/ruff format --check kyogyo tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy kyogyo
+
+bench: $(STAMP)
+	$(BIN)/kyogyo bench journey
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""One customer record: companies (accounts) and the people at them (contacts)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Account(models.Model):
+    """A company: the buying group's home, shared by all four teams."""
+
+    class Kind(models.TextChoices):
+        PROSPECT = "prospect", _("Prospect")
+        CUSTOMER = "customer", _("Customer")
+        PARTNER = "partner", _("Partner")
+        COMPETITOR = "competitor", _("Competitor")
+
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=200, blank=True, db_index=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    employee_count = models.PositiveIntegerField(_("employee count"), null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code"))
+    segment = models.CharField(_("segment"), max_length=40, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.PROSPECT)
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person. The subject of the journey: one journey per person, first touch to renewal."""
+
+    class Consent(models.TextChoices):
+        UNKNOWN = "unknown", _("Unknown")
+        GRANTED = "granted", _("Granted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="contacts",
+    )
+    email = models.EmailField(_("email"), max_length=254, unique=True, null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    title = models.CharField(_("job title"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    consent = models.CharField(
+        _("consent"), max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
+    )
+    source = models.CharField(_("source"), max_length=60, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="contacts",
+    )
+    # Scores are maintained by kyogyo.scoring; engagement decays from engagement_at.
+    fit_score = models.SmallIntegerField(_("fit score"), default=0)
+    engagement_score = models.FloatField(_("engagement score"), default=0.0)
+    engagement_at = models.DateTimeField(_("engagement scored at"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity at"), null=True, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.email or f"#{self.pk}"
+
+    @property
+    def email_domain(self) -> str:
+        if not self.email or "@" not in self.email:
+            return ""
+        return self.email.rsplit("@", 1)[1].lower()

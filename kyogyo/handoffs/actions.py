@@ -1,0 +1,173 @@
+"""Handoffs as contracts: opened by a transition into a handoff stage, due in business
+hours, accepted or rejected by the receiving team, breaches marked by a scheduled check."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from kyogyo.customers.models import Contact
+from kyogyo.handoffs import routing
+from kyogyo.handoffs.business_hours import WorkingCalendar
+from kyogyo.handoffs.models import BusinessCalendar, Handoff
+from kyogyo.journey import rulebook
+from kyogyo.journey.machine import StageModel
+from kyogyo.journey.models import ReasonCode, Transition, ValueList
+from kyogyo.journey.signals import handoff_event
+from kyogyo.org.models import User
+
+
+class HandoffError(ValueError):
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+def load_calendar() -> WorkingCalendar:
+    row = BusinessCalendar.objects.filter(pk=1).prefetch_related("exceptions").first()
+    if row is None:
+        return WorkingCalendar()
+    exceptions = list(row.exceptions.all())
+    return WorkingCalendar(
+        time_zone=row.time_zone,
+        weekdays=frozenset(row.weekdays),
+        day_start=row.day_start,
+        day_end=row.day_end,
+        holiday_country=row.holiday_country,
+        closed_days=frozenset(e.date for e in exceptions if not e.is_working),
+        extra_working_days=frozenset(e.date for e in exceptions if e.is_working),
+    )
+
+
+def _value_lists() -> dict[str, frozenset[str]]:
+    return {v.key: frozenset(str(x).lower() for x in v.values) for v in ValueList.objects.all()}
+
+
+def open_handoff(
+    transition: Transition, stages: StageModel, *, calendar: WorkingCalendar | None = None,
+) -> Handoff:
+    """Create the handoff for a transition into a handoff stage (inside its transaction)."""
+    stage = stages.by_id[transition.to_stage_id]
+    if stage.hands_to_id is None or stage.team_id is None:
+        raise HandoffError("not_a_handoff_stage", f"stage {stage.key!r} hands nothing on")
+    calendar = calendar or load_calendar()
+    contact = Contact.objects.select_related("account").get(pk=transition.subject_id)
+    handoff = Handoff.objects.create(
+        transition=transition,
+        subject_id=transition.subject_id,
+        stage_id=stage.id,
+        from_team_id=stage.team_id,
+        to_team_id=stage.hands_to_id,
+        assigned_to_id=routing.assign(stage.hands_to_id, contact, transition.at, _value_lists()),
+        created_at=transition.at,
+        due_at=calendar.add_business_hours(transition.at, stage.sla_hours or 0),
+    )
+    transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event="created"))
+    return handoff
+
+
+def _check_can_act(handoff: Handoff, actor: User) -> None:
+    if actor.is_superuser or actor.is_manager:
+        return
+    if actor.team_id != handoff.to_team_id:
+        raise HandoffError(
+            "not_receiving_team", "only the receiving team or a manager can act on this handoff",
+        )
+
+
+def _lock_open(handoff: Handoff) -> Handoff:
+    Contact.objects.select_for_update().filter(pk=handoff.subject_id).first()
+    locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    if not locked.is_open:
+        who = locked.acted_by.get_username() if locked.acted_by else "someone"
+        raise HandoffError(
+            "already_acted",
+            f"this handoff was already {locked.get_status_display().lower()} by {who} "
+            f"at {locked.acted_at:%Y-%m-%d %H:%M}",
+        )
+    return locked
+
+
+def _close(handoff: Handoff, status: str, actor: User, at: dt.datetime, resolution: Transition,
+           reason: ReasonCode | None, note: str) -> Handoff:
+    handoff.status = status
+    handoff.acted_at = at
+    handoff.acted_by = actor
+    handoff.reason = reason
+    handoff.note = note
+    handoff.resolution = resolution
+    if at > handoff.due_at and handoff.breached_at is None:
+        handoff.breached_at = handoff.due_at
+    handoff.save(update_fields=["status", "acted_at", "acted_by", "reason", "note", "resolution", "breached_at"])
+    event = "accepted" if status == Handoff.Status.ACCEPTED else "rejected"
+    transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event=event))
+    return handoff
+
+
+def accept_handoff(
+    handoff: Handoff, *, actor: User, at: dt.datetime | None = None, note: str = "",
+    stages: StageModel | None = None,
+) -> Handoff:
+    """The receiving team takes the subject: it moves to the stage's accept-to stage."""
+    from kyogyo.journey.actions import advance
+
+    _check_can_act(handoff, actor)
+    stages = stages or rulebook.load_stage_model()
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = _lock_open(handoff)
+        target = stages.by_id[locked.stage_id].accept_to_key
+        if target is None:
+            raise HandoffError("no_accept_stage", "the handoff stage has no accept-to stage")
+        row = advance(locked.subject, target, via=Transition.Via.HANDOFF, at=at, actor=actor,
+                      note=note, stages=stages)
+        return _close(locked, Handoff.Status.ACCEPTED, actor, at, row, None, note)
+
+
+def reject_handoff(
+    handoff: Handoff, *, actor: User, reason: ReasonCode, at: dt.datetime | None = None,
+    note: str = "", stages: StageModel | None = None,
+) -> Handoff:
+    """The receiving team refuses: the subject goes where the reason says (nurture,
+    disqualified) or, for a reason without a destination, back to the sending stage."""
+    from kyogyo.journey.actions import advance
+
+    if reason.kind != ReasonCode.Kind.REJECT:
+        raise HandoffError("bad_reason", f"{reason.key!r} is not a reject reason")
+    if not reason.active:
+        raise HandoffError("bad_reason", f"the reason {reason.key!r} is no longer in use")
+    _check_can_act(handoff, actor)
+    stages = stages or rulebook.load_stage_model()
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = _lock_open(handoff)
+        if reason.sends_to_id is not None:
+            target = stages.by_id[reason.sends_to_id].key
+        else:
+            sender = locked.transition.from_stage_id
+            if sender is None:
+                raise HandoffError("no_sender_stage", "the handoff has no sending stage to return to")
+            target = stages.by_id[sender].key
+        row = advance(locked.subject, target, via=Transition.Via.HANDOFF, at=at, actor=actor,
+                      reason=reason, note=note, stages=stages)
+        return _close(locked, Handoff.Status.REJECTED, actor, at, row, reason, note)
+
+
+def mark_breaches(now: dt.datetime | None = None) -> int:
+    """Mark open handoffs past their due time as breached; returns how many were newly marked.
+    The breach time recorded is the due time, so re-running later changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = Handoff.objects.filter(
+            status=Handoff.Status.OPEN, breached_at__isnull=True, due_at__lt=now,
+        )
+        ids = list(overdue.values_list("pk", flat=True))
+        count = overdue.update(breached_at=F("due_at")) if ids else 0
+    if ids:
+        transaction.on_commit(
+            lambda: handoff_event.send(sender=Handoff, handoff=None, handoff_ids=ids, event="breached"),
+        )
+    return count

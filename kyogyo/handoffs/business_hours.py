@@ -1,0 +1,109 @@
+"""Business-hours arithmetic for SLA clocks: working weekdays, working hours,
+public holidays (from the maintained ``holidays`` package, e.g. Japan's 祝日)
+and company exceptions. Pure: no database access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holiday_data
+
+MAX_SEARCH_DAYS = 3660
+
+
+class CalendarError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=8)
+def _public_holidays(country: str) -> holiday_data.HolidayBase:
+    try:
+        return holiday_data.country_holidays(country)
+    except NotImplementedError as exc:
+        raise CalendarError(f"no public-holiday data for country {country!r}") from exc
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    time_zone: str = "Asia/Tokyo"
+    weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    day_start: dt.time = dt.time(9, 0)
+    day_end: dt.time = dt.time(18, 0)
+    holiday_country: str = "JP"
+    closed_days: frozenset[dt.date] = field(default_factory=frozenset)
+    extra_working_days: frozenset[dt.date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not self.weekdays and not self.extra_working_days:
+            raise CalendarError("a business calendar needs at least one working weekday")
+        if any(d not in range(7) for d in self.weekdays):
+            raise CalendarError("working weekdays are numbered 0 (Monday) to 6 (Sunday)")
+        if self.day_end <= self.day_start:
+            raise CalendarError("the working day must end after it starts")
+        ZoneInfo(self.time_zone)  # raises for an unknown zone
+        if self.holiday_country:
+            _public_holidays(self.holiday_country)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def hours_per_day(self) -> float:
+        start = dt.datetime.combine(dt.date(2000, 1, 1), self.day_start)
+        end = dt.datetime.combine(dt.date(2000, 1, 1), self.day_end)
+        return (end - start).total_seconds() / 3600
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.extra_working_days:
+            return True
+        if day in self.closed_days or day.weekday() not in self.weekdays:
+            return False
+        return not (self.holiday_country and day in _public_holidays(self.holiday_country))
+
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        zone = self.zone
+        return (
+            dt.datetime.combine(day, self.day_start, tzinfo=zone),
+            dt.datetime.combine(day, self.day_end, tzinfo=zone),
+        )
+
+    def add_business_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """The moment ``hours`` working hours after ``start`` (aware datetime)."""
+        if start.tzinfo is None:
+            raise CalendarError("start must be timezone-aware")
+        if hours < 0:
+            raise CalendarError("hours cannot be negative")
+        remaining = dt.timedelta(hours=hours)
+        local = start.astimezone(self.zone)
+        day = local.date()
+        for _ in range(MAX_SEARCH_DAYS):
+            if self.is_working_day(day):
+                opens, closes = self._window(day)
+                begin = max(local, opens)
+                if begin < closes:
+                    available = closes - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(start.tzinfo)
+                    remaining -= available
+            day += dt.timedelta(days=1)
+        raise CalendarError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
+
+    def business_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Working hours from ``start`` to ``end``; negative when ``end`` is earlier."""
+        if end < start:
+            return -self.business_hours_between(end, start)
+        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+        total = dt.timedelta(0)
+        day = local_start.date()
+        while day <= local_end.date():
+            if self.is_working_day(day):
+                opens, closes = self._window(day)
+                begin, finish = max(opens, local_start), min(closes, local_end)
+                if finish > begin:
+                    total += finish - begin
+            day += dt.timedelta(days=1)
+        return total.total_seconds() / 3600

@@ -1,0 +1,209 @@
+"""State changes of the journey. Every stage change of every subject goes through
+``advance``: it plans the move with the pure machine, appends the transition, updates
+the milestones row and opens the handoff, all in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from kyogyo.customers.models import Contact
+from kyogyo.journey import machine, rulebook
+from kyogyo.journey.machine import JourneyError, StageModel, SubjectState
+from kyogyo.journey.models import Milestone, ReasonCode, Stage, Transition
+from kyogyo.journey.signals import stage_changed
+from kyogyo.org.models import User
+
+NOTE_MAX_LENGTH = 5000
+MAX_RULE_CHAIN = 8
+
+
+def state_of(milestone: Milestone | None, stages: StageModel) -> SubjectState:
+    if milestone is None:
+        return SubjectState()
+    return SubjectState(
+        current=stages.by_id[milestone.current_stage_id].key,
+        current_since=milestone.current_since,
+        first_entered=dict(milestone.first_entered),
+        entries=dict(milestone.entries),
+        reentry_count=milestone.reentry_count,
+        transition_count=milestone.transition_count,
+        last_hash=milestone.last_hash,
+    )
+
+
+def _stage_key(stage: Stage | str) -> str:
+    return stage.key if isinstance(stage, Stage) else stage
+
+
+def advance(
+    subject: Contact,
+    to_stage: Stage | str,
+    *,
+    via: str = Transition.Via.USER,
+    at: dt.datetime | None = None,
+    actor: User | None = None,
+    rule_version_id: int | None = None,
+    reason: ReasonCode | None = None,
+    note: str = "",
+    stages: StageModel | None = None,
+    expect_current: str | None = None,
+) -> Transition:
+    """Move ``subject`` to ``to_stage``. Raises ``JourneyError`` naming the problem;
+    nothing is written then. ``expect_current`` guards against moving on stale facts."""
+    stages = stages or rulebook.load_stage_model()
+    at = at or timezone.now()
+    to_key = _stage_key(to_stage)
+    _check_inputs(stages, to_key, via, actor, reason, note)
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=subject.pk)
+        milestone = Milestone.objects.filter(subject=contact).first()
+        state = state_of(milestone, stages)
+        if expect_current is not None and state.current != expect_current:
+            raise JourneyError(
+                "stale", f"the subject moved to {state.current!r} meanwhile (expected {expect_current!r})",
+            )
+        if via != Transition.Via.HANDOFF:
+            _refuse_if_handoff_open(contact, state, stages)
+        planned = machine.plan(
+            stages, state, to_key, at, via=via, actor_id=actor.pk if actor else None,
+            rule_version_id=rule_version_id, reason_id=reason.pk if reason else None, note=note,
+        )
+        return write_transition(contact, milestone, state, planned, stages)
+
+
+def _check_inputs(
+    stages: StageModel, to_key: str, via: str, actor: User | None, reason: ReasonCode | None, note: str,
+) -> None:
+    target = stages.get(to_key)
+    if via not in Transition.Via.values:
+        raise JourneyError("bad_via", f"unknown transition path {via!r}")
+    if via == Transition.Via.USER and actor is None:
+        raise JourneyError("actor_required", "a stage change by a user needs the acting user")
+    if len(note) > NOTE_MAX_LENGTH:
+        raise JourneyError("note_too_long", f"the note is longer than {NOTE_MAX_LENGTH} characters")
+    if target.category == Stage.Category.EXIT and reason is None and via != Transition.Via.IMPORT:
+        raise JourneyError("reason_required", f"moving to {to_key!r} needs a reason code")
+
+
+def _refuse_if_handoff_open(contact: Contact, state: SubjectState, stages: StageModel) -> None:
+    from kyogyo.handoffs.models import Handoff
+
+    if state.current is None or stages.get(state.current).hands_to_id is None:
+        return
+    if Handoff.objects.filter(subject=contact, status=Handoff.Status.OPEN).exists():
+        raise JourneyError(
+            "handoff_open",
+            f"the subject waits in {state.current!r} for the receiving team to accept or reject "
+            "the handoff; act on the handoff instead",
+        )
+
+
+def write_transition(
+    contact: Contact, milestone: Milestone | None, state: SubjectState,
+    planned: machine.PlannedTransition, stages: StageModel,
+) -> Transition:
+    """Append the planned row, update the milestones row and open the handoff.
+    Call inside the transaction that locked the subject."""
+    from kyogyo.handoffs import actions as handoff_actions
+
+    row = Transition.objects.create(
+        subject=contact, seq=planned.seq, from_stage_id=planned.from_id, to_stage_id=planned.to_id,
+        at=planned.at, via=planned.via, actor_id=planned.actor_id,
+        rule_version_id=planned.rule_version_id, reason_id=planned.reason_id, note=planned.note,
+        is_reentry=planned.is_reentry, hash=planned.hash,
+    )
+    new = machine.apply(state, planned)
+    values = {
+        "account_id": contact.account_id,
+        "current_stage_id": planned.to_id,
+        "current_since": planned.at,
+        "first_entered": new.first_entered,
+        "entries": new.entries,
+        "reentry_count": new.reentry_count,
+        "transition_count": new.transition_count,
+        "last_hash": new.last_hash,
+    }
+    if milestone is None:
+        Milestone.objects.create(subject=contact, **values)
+    else:
+        Milestone.objects.filter(subject=contact).update(**values)
+    if planned.opens_handoff:
+        handoff_actions.open_handoff(row, stages)
+    transaction.on_commit(lambda: stage_changed.send(sender=Transition, transition=row))
+    return row
+
+
+def start_journey(
+    subject: Contact, *, at: dt.datetime | None = None, via: str = Transition.Via.SYSTEM,
+    actor: User | None = None, stages: StageModel | None = None,
+) -> Transition:
+    """First touch: the subject enters the entry stage (``lead`` by default)."""
+    stages = stages or rulebook.load_stage_model()
+    entry = next((s.key for s in stages.stages.values() if s.is_entry), None)
+    if entry is None:
+        raise JourneyError("no_entry_stage", "the stage model has no entry stage")
+    return advance(subject, entry, via=via, at=at, actor=actor, stages=stages)
+
+
+@dataclass
+class RuleRun:
+    evaluated: int = 0
+    moved: int = 0
+    skipped: int = 0
+
+
+def apply_rules(
+    subjects: Iterable[Contact], *, at: dt.datetime | None = None, book: rulebook.RuleBook | None = None,
+) -> list[Transition]:
+    """Run the active stage rules for ``subjects`` at ``at``; move those that match.
+    A subject may move several times in a row (up to ``MAX_RULE_CHAIN``)."""
+    at = at or timezone.now()
+    book = book or rulebook.load()
+    contacts = list(subjects)
+    if not contacts or not book.rules:
+        return []
+    moved: list[Transition] = []
+    milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
+    since = at - dt.timedelta(days=book.max_window_days or 0)
+    touches = rulebook.touches_for([c.pk for c in contacts], since, at) if book.max_window_days else {}
+    for contact in contacts:
+        moved.extend(_apply_rules_to(contact, milestones.get(contact.pk), touches.get(contact.pk, ()), at, book))
+    return moved
+
+
+def _apply_rules_to(
+    contact: Contact, milestone: Milestone | None, touches: Sequence[tuple[str, dt.datetime]],
+    at: dt.datetime, book: rulebook.RuleBook,
+) -> list[Transition]:
+    moved: list[Transition] = []
+    state = state_of(milestone, book.stages)
+    for _ in range(MAX_RULE_CHAIN):
+        if state.current is None or book.stages.get(state.current).hands_to_id is not None:
+            break  # no journey yet, or waiting on a handoff: only the receiving team moves it
+        if state.current_since is not None and at < state.current_since:
+            break  # rules judge the present; the subject's last move is later than ``at``
+        facts = rulebook.build_facts(
+            book, contact, at, current_since=state.current_since, touches=touches,
+        )
+        rule = book.first_match(state.current, facts)
+        if rule is None:
+            break
+        reason = ReasonCode.objects.get(pk=rule.reason_id) if rule.reason_id else None
+        try:
+            row = advance(
+                contact, rule.to_key, via=Transition.Via.RULE, at=at,
+                rule_version_id=rule.version_id, reason=reason, stages=book.stages,
+                expect_current=state.current,
+            )
+        except JourneyError as exc:
+            if exc.code in ("stale", "handoff_open"):
+                break
+            raise
+        moved.append(row)
+        state = state_of(Milestone.objects.get(pk=contact.pk), book.stages)
+    return moved

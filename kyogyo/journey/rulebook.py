@@ -1,0 +1,173 @@
+"""The journey configuration loaded once per unit of work: the stage model, the active
+rule versions, value lists and scoring settings; plus building rule facts for subjects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from kyogyo.customers.models import Contact
+from kyogyo.journey import criteria
+from kyogyo.journey.machine import StageModel, StageSpec
+from kyogyo.journey.models import Rule, RuleVersion, Stage, ValueList
+from kyogyo.scoring.engine import FitRuleSpec, decayed
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An active rule's current version, ready to evaluate."""
+
+    rule_key: str
+    version_id: int
+    version: int
+    priority: int
+    to_key: str
+    from_keys: frozenset[str]
+    condition: dict
+    reason_id: int | None
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    half_life_days: float
+    weights: Mapping[str, float]
+    fit_rules: tuple[FitRuleSpec, ...]
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    stages: StageModel
+    rules: tuple[RuleSpec, ...]
+    lists: Mapping[str, frozenset[str]]
+    scoring: ScoringSpec
+
+    def rules_from(self, stage_key: str | None) -> list[RuleSpec]:
+        return [r for r in self.rules if stage_key in r.from_keys]
+
+    def first_match(self, stage_key: str | None, facts: criteria.Facts) -> RuleSpec | None:
+        """The rule that moves the subject now: the first by priority whose condition holds."""
+        for rule in self.rules_from(stage_key):
+            if criteria.matches(rule.condition, facts, self.lists):
+                return rule
+        return None
+
+    @property
+    def max_window_days(self) -> float:
+        windows = [w for r in self.rules for w in _windows(r.condition)]
+        windows += [w for f in self.scoring.fit_rules for w in _windows(f.condition)]
+        return max(windows, default=0.0)
+
+
+def _windows(node: dict) -> Iterable[float]:
+    if "all" in node or "any" in node:
+        for child in node.get("all") or node.get("any") or []:
+            yield from _windows(child)
+    elif "not" in node:
+        yield from _windows(node["not"])
+    elif "count" in node:
+        # An unbounded count needs the whole history.
+        yield float(node.get("within_days", 36600))
+
+
+def load_stage_model() -> StageModel:
+    stages = list(Stage.objects.prefetch_related("exits").select_related("accept_to"))
+    return StageModel({
+        s.key: StageSpec(
+            id=s.id, key=s.key, name=s.name, category=s.category, team_id=s.team_id,
+            hands_to_id=s.hands_to_id, accept_to_key=s.accept_to.key if s.accept_to else None,
+            sla_hours=s.sla_hours, is_entry=s.is_entry,
+            exits=frozenset(e.key for e in s.exits.all()),
+        )
+        for s in stages
+    })
+
+
+def rule_spec(version: RuleVersion, rule: Rule, to_key: str) -> RuleSpec:
+    return RuleSpec(
+        rule_key=rule.key, version_id=version.id, version=version.number, priority=rule.priority,
+        to_key=to_key, from_keys=frozenset(version.from_stages), condition=version.definition,
+        reason_id=version.reason_id,
+    )
+
+
+def load() -> RuleBook:
+    from kyogyo.scoring.models import EngagementWeight, FitRule, ScoringSettings
+
+    rules = [
+        rule_spec(r.current_version, r, r.stage.key)
+        for r in Rule.objects.filter(active=True, current_version__isnull=False)
+        .select_related("current_version", "stage")
+        .order_by("priority", "key")
+        if r.current_version is not None
+    ]
+    lists = {v.key: frozenset(str(x).strip().lower() for x in v.values) for v in ValueList.objects.all()}
+    settings_row = ScoringSettings.objects.filter(pk=1).first()
+    scoring = ScoringSpec(
+        half_life_days=settings_row.half_life_days if settings_row else 30.0,
+        weights={w.activity_type: w.points for w in EngagementWeight.objects.all()},
+        fit_rules=tuple(
+            FitRuleSpec(f.label, f.condition, f.points) for f in FitRule.objects.filter(active=True)
+        ),
+    )
+    return RuleBook(load_stage_model(), tuple(rules), lists, scoring)
+
+
+def contact_fields(contact: Contact) -> dict[str, object]:
+    account = contact.account
+    return {
+        "contact.email": contact.email or "",
+        "contact.email_domain": contact.email_domain,
+        "contact.title": contact.title,
+        "contact.source": contact.source,
+        "contact.consent": contact.consent,
+        "account.name": account.name if account else "",
+        "account.domain": account.domain if account else "",
+        "account.industry": account.industry if account else "",
+        "account.employee_count": account.employee_count if account else None,
+        "account.country": account.country if account else "",
+        "account.segment": account.segment if account else "",
+        "account.kind": account.kind if account else "",
+    }
+
+
+def build_facts(
+    book: RuleBook, contact: Contact, at: dt.datetime, *, current_since: dt.datetime | None,
+    touches: Sequence[tuple[str, dt.datetime]] = (),
+) -> criteria.Facts:
+    """Facts about one subject at ``at``. ``touches`` are (type, time) of its activities
+    within the rule book's largest window (more is harmless)."""
+    times: dict[str, list[dt.datetime]] = defaultdict(list)
+    for activity_type, when in touches:
+        if when <= at:
+            times[activity_type].append(when)
+    last = contact.last_activity_at
+    metrics: dict[str, float | None] = {
+        "fit_score": contact.fit_score,
+        "engagement_score": decayed(
+            contact.engagement_score, contact.engagement_at, at, book.scoring.half_life_days,
+        ),
+        "days_in_stage": (at - current_since).total_seconds() / 86400 if current_since else None,
+        "days_since_last_activity": (
+            max(0.0, (at - last).total_seconds() / 86400) if last else None
+        ),
+    }
+    return criteria.Facts(now=at, fields=contact_fields(contact), metrics=metrics, activity_times=times)
+
+
+def touches_for(
+    contact_ids: Iterable[int], since: dt.datetime, until: dt.datetime,
+) -> dict[int, list[tuple[str, dt.datetime]]]:
+    """Activities of many subjects in one query, grouped by subject."""
+    from kyogyo.marketing.models import Activity
+
+    grouped: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    ids = list(contact_ids)
+    for start in range(0, len(ids), 500):
+        rows = Activity.objects.filter(
+            contact_id__in=ids[start:start + 500], occurred_at__gte=since, occurred_at__lte=until,
+        ).values_list("contact_id", "type", "occurred_at")
+        for contact_id, activity_type, when in rows:
+            grouped[contact_id].append((activity_type, when))
+    return grouped

@@ -1,0 +1,164 @@
+"""Settings, all from the environment, with safe defaults for the embedded mode.
+
+Environment variables (documented in docs/configuration.md):
+
+- ``DATABASE_URL``: database to use; default a SQLite file in the data directory.
+- ``KYOGYO_DATA_DIR``: where the SQLite database and other files live (default ``./var``).
+- ``KYOGYO_SECRET_KEY``: required when ``KYOGYO_DEBUG`` is off in production.
+- ``KYOGYO_DEBUG``: ``1`` for development (default ``0``).
+- ``KYOGYO_ALLOWED_HOSTS``: comma-separated host names (default ``localhost,127.0.0.1``).
+- ``KYOGYO_TIME_ZONE``: company time zone (default ``Asia/Tokyo``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(os.environ.get("KYOGYO_DATA_DIR", "var")).resolve()
+DEBUG = _env_bool("KYOGYO_DEBUG", False)
+
+# The embedded default needs no configuration; the key is derived per data
+# directory so sessions survive restarts. Production sets KYOGYO_SECRET_KEY.
+SECRET_KEY = os.environ.get("KYOGYO_SECRET_KEY") or f"kyogyo-embedded-insecure-{DATA_DIR}"
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("KYOGYO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "kyogyo.org",
+    "kyogyo.customers",
+    "kyogyo.marketing",
+    "kyogyo.deals",
+    "kyogyo.success",
+    "kyogyo.journey",
+    "kyogyo.scoring",
+    "kyogyo.handoffs",
+    "kyogyo.demo",
+    "kyogyo.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kyogyo.urls"
+WSGI_APPLICATION = "kyogyo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'kyogyo.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=60)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run while one writer writes; IMMEDIATE makes a
+        # transaction take the write lock up front so two writers queue
+        # instead of failing half-way with "database is locked".
+        config["OPTIONS"] = {
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "org.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("KYOGYO_TIME_ZONE", "Asia/Tokyo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/admin/"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Background work runs on the database itself (no broker server), on SQLite and PostgreSQL.
+Q_CLUSTER = {
+    "name": "kyogyo",
+    "orm": "default",
+    "workers": int(os.environ.get("KYOGYO_WORKERS", "2")),
+    "timeout": 600,
+    "retry": 900,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Background tasks",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KYOGYO_LOG_LEVEL", "WARNING")},
+}
