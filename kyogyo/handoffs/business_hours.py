@@ -5,9 +5,10 @@ and company exceptions. Pure: no database access."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 
@@ -39,11 +40,14 @@ class WorkingCalendar:
     def __post_init__(self) -> None:
         if not self.weekdays and not self.extra_working_days:
             raise CalendarError("a business calendar needs at least one working weekday")
-        if any(d not in range(7) for d in self.weekdays):
+        if any(not isinstance(d, int) or d not in range(7) for d in self.weekdays):
             raise CalendarError("working weekdays are numbered 0 (Monday) to 6 (Sunday)")
         if self.day_end <= self.day_start:
             raise CalendarError("the working day must end after it starts")
-        ZoneInfo(self.time_zone)  # raises for an unknown zone
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise CalendarError(f"unknown time zone {self.time_zone!r}") from exc
         if self.holiday_country:
             _public_holidays(self.holiday_country)
 
@@ -65,25 +69,32 @@ class WorkingCalendar:
         return not (self.holiday_country and day in _public_holidays(self.holiday_country))
 
     def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """The day's working window in UTC. Arithmetic is done in UTC because Python
+        subtracts and adds aware datetimes sharing a tzinfo on the wall clock, which
+        is wrong by an hour across a daylight-saving change."""
         zone = self.zone
         return (
-            dt.datetime.combine(day, self.day_start, tzinfo=zone),
-            dt.datetime.combine(day, self.day_end, tzinfo=zone),
+            dt.datetime.combine(day, self.day_start, tzinfo=zone).astimezone(dt.UTC),
+            dt.datetime.combine(day, self.day_end, tzinfo=zone).astimezone(dt.UTC),
         )
 
     def add_business_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
         """The moment ``hours`` working hours after ``start`` (aware datetime)."""
-        if start.tzinfo is None:
-            raise CalendarError("start must be timezone-aware")
+        _require_aware(start, "start")
+        if not math.isfinite(hours):
+            raise CalendarError("hours must be a finite number")
         if hours < 0:
             raise CalendarError("hours cannot be negative")
-        remaining = dt.timedelta(hours=hours)
-        local = start.astimezone(self.zone)
-        day = local.date()
+        try:
+            remaining = dt.timedelta(hours=hours)
+        except OverflowError as exc:
+            raise CalendarError(f"{hours} hours is too many") from exc
+        moment = start.astimezone(dt.UTC)
+        day = start.astimezone(self.zone).date()
         for _ in range(MAX_SEARCH_DAYS):
             if self.is_working_day(day):
                 opens, closes = self._window(day)
-                begin = max(local, opens)
+                begin = max(moment, opens)
                 if begin < closes:
                     available = closes - begin
                     if remaining <= available:
@@ -94,16 +105,24 @@ class WorkingCalendar:
 
     def business_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
         """Working hours from ``start`` to ``end``; negative when ``end`` is earlier."""
+        _require_aware(start, "start")
+        _require_aware(end, "end")
         if end < start:
             return -self.business_hours_between(end, start)
-        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+        utc_start, utc_end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         total = dt.timedelta(0)
-        day = local_start.date()
-        while day <= local_end.date():
+        day = start.astimezone(self.zone).date()
+        last_day = end.astimezone(self.zone).date()
+        while day <= last_day:
             if self.is_working_day(day):
                 opens, closes = self._window(day)
-                begin, finish = max(opens, local_start), min(closes, local_end)
+                begin, finish = max(opens, utc_start), min(closes, utc_end)
                 if finish > begin:
                     total += finish - begin
             day += dt.timedelta(days=1)
         return total.total_seconds() / 3600
+
+
+def _require_aware(moment: dt.datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise CalendarError(f"{name} must be timezone-aware")

@@ -5,16 +5,16 @@ the milestones row and opens the handoff, all in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from kyogyo.customers.models import Contact
-from kyogyo.journey import machine, rulebook
+from kyogyo.journey import criteria, evaluation, machine, rulebook
 from kyogyo.journey.machine import JourneyError, StageModel, SubjectState
-from kyogyo.journey.models import Milestone, ReasonCode, Stage, Transition
+from kyogyo.journey.models import Milestone, ReasonCode, Rule, RuleVersion, Stage, Transition
 from kyogyo.journey.signals import stage_changed
 from kyogyo.org.models import User
 
@@ -159,20 +159,28 @@ class RuleRun:
 
 def apply_rules(
     subjects: Iterable[Contact], *, at: dt.datetime | None = None, book: rulebook.RuleBook | None = None,
+    at_of: Mapping[int, dt.datetime] | None = None,
 ) -> list[Transition]:
-    """Run the active stage rules for ``subjects`` at ``at``; move those that match.
-    A subject may move several times in a row (up to ``MAX_RULE_CHAIN``)."""
-    at = at or timezone.now()
+    """Run the active stage rules for ``subjects``; move those that match. Each subject is
+    judged at ``at_of[subject.pk]`` when given (e.g. the time of the activity that changed
+    it), else at ``at`` (default now). A subject may move several times in a row (up to
+    ``MAX_RULE_CHAIN``)."""
+    now = at or timezone.now()
     book = book or rulebook.load()
     contacts = list(subjects)
     if not contacts or not book.rules:
         return []
+    times = {c.pk: (at_of or {}).get(c.pk, now) for c in contacts}
     moved: list[Transition] = []
     milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
-    since = at - dt.timedelta(days=book.max_window_days or 0)
-    touches = rulebook.touches_for([c.pk for c in contacts], since, at) if book.max_window_days else {}
+    touches: Mapping[int, list[tuple[str, dt.datetime]]] = {}
+    if book.max_window_days:
+        since = min(times.values()) - dt.timedelta(days=book.max_window_days)
+        touches = rulebook.touches_for([c.pk for c in contacts], since, max(times.values()))
     for contact in contacts:
-        moved.extend(_apply_rules_to(contact, milestones.get(contact.pk), touches.get(contact.pk, ()), at, book))
+        moved.extend(_apply_rules_to(
+            contact, milestones.get(contact.pk), touches.get(contact.pk, ()), times[contact.pk], book,
+        ))
     return moved
 
 
@@ -207,3 +215,35 @@ def _apply_rules_to(
         moved.append(row)
         state = state_of(Milestone.objects.get(pk=contact.pk), book.stages)
     return moved
+
+
+def publish_rule(
+    candidate: evaluation.Candidate, *, actor: User | None = None, note: str = "", name: str = "",
+    at: dt.datetime | None = None,
+) -> RuleVersion:
+    """Save ``candidate`` as the next version of its rule (creating the rule when new) and make
+    it current. Earlier versions stay, so every past transition still names the version that
+    fired. Raises ``RuleError`` with every problem; nothing is written then."""
+    book = rulebook.load()
+    problems = evaluation.validate_candidate(candidate, book)
+    if problems:
+        raise criteria.RuleError(problems)
+    with transaction.atomic():
+        stage = Stage.objects.get(key=candidate.stage)
+        rule, _ = Rule.objects.select_for_update().get_or_create(
+            key=candidate.key, defaults={"name": name or candidate.key, "stage": stage, "priority": candidate.priority},
+        )
+        if rule.stage_id != stage.pk:
+            raise criteria.RuleError([criteria.RuleProblem(
+                "stage", f"rule {rule.key!r} moves subjects to {rule.stage.key!r}; make a new rule for another stage",
+            )])
+        number = (rule.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        reason = ReasonCode.objects.filter(key=candidate.reason, active=True).order_by("kind").first() if candidate.reason else None
+        version = RuleVersion.objects.create(
+            rule=rule, number=number, from_stages=list(candidate.from_stages), definition=candidate.condition,
+            reason=reason, note=note, created_at=at or timezone.now(), created_by=actor,
+        )
+        rule.current_version = version
+        rule.priority = candidate.priority
+        rule.save(update_fields=["current_version", "priority"])
+        return version

@@ -18,8 +18,10 @@ the "who would qualify" preview and the bulk demo path.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 # Fields a rule may read, with their type. Kept explicit so a typo is an error, not a silent miss.
@@ -95,7 +97,7 @@ class Facts:
     def count(self, types: Sequence[str], within_days: float | None) -> int:
         since = self.now - dt.timedelta(days=within_days) if within_days is not None else None
         total = 0
-        for activity_type in types:
+        for activity_type in dict.fromkeys(types):
             for at in self.activity_times.get(activity_type, ()):
                 if at <= self.now and (since is None or at >= since):
                     total += 1
@@ -154,7 +156,7 @@ def _validate_node(
         return
     kinds = [k for k in ("all", "any", "not", "field", "metric", "count") if k in node]
     if len(kinds) != 1:
-        found = ", ".join(sorted(node)) or "nothing"
+        found = ", ".join(str(k) for k in sorted(node, key=str)) or "nothing"
         problems.append(RuleProblem(
             path,
             "a condition needs exactly one of all, any, not, field, metric, count "
@@ -186,15 +188,17 @@ def _validate_field(
 ) -> None:
     _expect_keys(node, {"field", "op", "value"}, path, problems, optional={"value"})
     name = node["field"]
-    if name not in FIELDS:
+    if not isinstance(name, str) or name not in FIELDS:
         problems.append(RuleProblem(
             f"{path}.field", f"unknown field {name!r}; known fields: {', '.join(sorted(FIELDS))}",
         ))
         return
     numeric = FIELDS[name] is int
     ops = NUMERIC_OPS if numeric else TEXT_OPS
-    op = normalise_op(node.get("op"))
-    if op not in ops:
+    if "op" not in node:
+        return  # reported as a missing key
+    op = normalise_op(node["op"])
+    if not isinstance(op, str) or op not in ops:
         kind = "number" if numeric else "text"
         problems.append(RuleProblem(
             f"{path}.op",
@@ -234,7 +238,7 @@ def _validate_value(
 
 def _validate_metric(node: dict, path: str, problems: list[RuleProblem]) -> None:
     _expect_keys(node, {"metric", "op", "value"}, path, problems)
-    if node["metric"] not in METRICS:
+    if not isinstance(node["metric"], str) or node["metric"] not in METRICS:
         problems.append(RuleProblem(
             f"{path}.metric",
             f"unknown metric {node['metric']!r}; known metrics: {', '.join(METRICS)}",
@@ -246,12 +250,16 @@ def _validate_count(node: dict, path: str, problems: list[RuleProblem]) -> None:
     _expect_keys(node, {"count", "within_days", "op", "value"}, path, problems, optional={"within_days"})
     types = node["count"]
     if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or not types:
+        if types not in ACTIVITY_TYPES:
+            problems.append(RuleProblem(
+                f"{path}.count",
+                f"unknown activity type {types!r}; known types: {', '.join(ACTIVITY_TYPES)}",
+            ))
+    elif not isinstance(types, list) or not types:
         problems.append(RuleProblem(f"{path}.count", "expected an activity type or a list of them"))
     else:
         for i, activity_type in enumerate(types):
-            if activity_type not in ACTIVITY_TYPES:
+            if not isinstance(activity_type, str) or activity_type not in ACTIVITY_TYPES:
                 problems.append(RuleProblem(
                     f"{path}.count[{i}]",
                     f"unknown activity type {activity_type!r}; known types: {', '.join(ACTIVITY_TYPES)}",
@@ -259,7 +267,9 @@ def _validate_count(node: dict, path: str, problems: list[RuleProblem]) -> None:
     if "within_days" in node:
         days = node["within_days"]
         if not _is_number(days) or days <= 0 or days > 3660:
-            problems.append(RuleProblem(f"{path}.within_days", "expected a number of days between 1 and 3660"))
+            problems.append(RuleProblem(
+                f"{path}.within_days", "expected a number of days greater than 0 and at most 3660",
+            ))
     _validate_numeric_comparison(node, path, problems)
     value = node.get("value")
     if _is_number(value) and value < 0:
@@ -267,28 +277,32 @@ def _validate_count(node: dict, path: str, problems: list[RuleProblem]) -> None:
 
 
 def _validate_numeric_comparison(node: dict, path: str, problems: list[RuleProblem]) -> None:
-    op = normalise_op(node.get("op"))
-    if op not in NUMERIC_OPS:
-        problems.append(RuleProblem(
-            f"{path}.op", f"unknown operator {node.get('op')!r}; use one of {', '.join(NUMERIC_OPS)}",
-        ))
-    if "value" not in node:
-        problems.append(RuleProblem(path, "needs a value to compare with"))
-    elif not _is_number(node["value"]):
+    # A missing "op" or "value" is already reported by _expect_keys.
+    if "op" in node:
+        op = normalise_op(node["op"])
+        if not isinstance(op, str) or op not in NUMERIC_OPS:
+            problems.append(RuleProblem(
+                f"{path}.op",
+                f"unknown operator {node['op']!r}; use one of {', '.join(NUMERIC_OPS)}",
+            ))
+    if "value" in node and not _is_number(node["value"]):
         problems.append(RuleProblem(f"{path}.value", f"expected a number, got {_kind(node['value'])}"))
 
 
 def _expect_keys(
     node: dict, allowed: set[str], path: str, problems: list[RuleProblem], optional: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
-    for key in sorted(set(node) - allowed):
+    for key in sorted(set(node) - allowed, key=str):
         problems.append(RuleProblem(path, f"unexpected key {key!r}"))
     for key in sorted(allowed - set(node) - optional):
         problems.append(RuleProblem(path, f"missing key {key!r}"))
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+    """A finite JSON number: not true/false, not NaN or infinity (neither is valid JSON)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _kind(value: Any) -> str:
@@ -339,30 +353,34 @@ def _eval(node: dict, path: str, facts: Facts, lists: Mapping[str, frozenset[str
 
 
 def _compare_number(actual: Any, op: str, value: float) -> bool:
-    if actual is None:
+    # An unknown value (None, NaN, or something that is not a number) satisfies no comparison.
+    if actual is None or isinstance(actual, str | bytes) or actual != actual:
         return False
-    if op == "eq":
-        return bool(actual == value)
-    if op == "ne":
-        return bool(actual != value)
-    if op == "gt":
-        return bool(actual > value)
-    if op == "gte":
-        return bool(actual >= value)
-    if op == "lt":
-        return bool(actual < value)
-    return bool(actual <= value)
+    try:
+        if op == "eq":
+            return bool(actual == value)
+        if op == "ne":
+            return bool(actual != value)
+        if op == "gt":
+            return bool(actual > value)
+        if op == "gte":
+            return bool(actual >= value)
+        if op == "lt":
+            return bool(actual < value)
+        return bool(actual <= value)
+    except TypeError:
+        return False
 
 
 def _compare_field(actual: Any, op: str, value: Any, lists: Mapping[str, frozenset[str]]) -> bool:
+    text = "" if actual is None else str(actual).strip().lower()
     if op in NO_VALUE_OPS:
-        empty = actual is None or actual == ""
-        return empty if op == "is_empty" else not empty
+        # Consistent with the other text operators, which ignore surrounding blanks.
+        return text == "" if op == "is_empty" else text != ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _compare_number(actual, op, value)
-    text = "" if actual is None else str(actual).strip().lower()
     if op in ("in_list", "not_in_list"):
-        found = text in lists.get(value, frozenset())
+        found = text in _normalised(lists.get(value, frozenset()))
         return found if op == "in_list" else not found
     if op in ("in", "not_in"):
         found = text in {v.strip().lower() for v in value}
@@ -379,11 +397,19 @@ def _compare_field(actual: Any, op: str, value: Any, lists: Mapping[str, frozens
     return text.endswith(wanted)
 
 
+@lru_cache(maxsize=256)
+def _normalised(entries: frozenset[str]) -> frozenset[str]:
+    """List entries compared like the text they are matched against: blanks stripped,
+    case ignored (callers may or may not have normalised them already)."""
+    return frozenset(str(e).strip().lower() for e in entries)
+
+
 # ---------------------------------------------------------------- description
 
 
 def describe(node: dict) -> str:
-    """A one-line human reading of a condition, e.g. ``fit score ≥ 60 and ≥ 2 content_download in 30 days``."""
+    """A one-line human reading of a condition, e.g.
+    ``fit score ≥ 60 and count of content_download in 30 days ≥ 2``."""
     if "all" in node:
         return " and ".join(_wrap(c) for c in node["all"])
     if "any" in node:

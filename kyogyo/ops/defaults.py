@@ -125,6 +125,8 @@ RULES = [
      ["lead"], None, {"metric": "days_in_stage", "op": "gte", "value": 30}),
     ("active-by-usage", "Onboarded: steady product usage", "active", 50, ["onboarding"], None,
      {"count": ["product_usage"], "within_days": 30, "op": "gte", "value": 8}),
+    ("active-after-outcome", "A renewal or expansion settles back to active after 30 days", "active", 60,
+     ["renewed", "expanded"], None, {"metric": "days_in_stage", "op": "gte", "value": 30}),
 ]
 
 FIT_RULES = [

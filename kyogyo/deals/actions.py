@@ -1,0 +1,155 @@
+"""Deals through their life: created when Inside Sales qualifies (SQL), moved along the
+pipeline, won (handed to Customer Success) or lost with a reason — "no decision" included.
+Each step that changes the journey goes through ``journey.actions.advance``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from kyogyo.customers.models import Contact
+from kyogyo.deals.models import Deal, PipelineStage
+from kyogyo.journey import actions as journey_actions
+from kyogyo.journey.models import ReasonCode, Transition
+from kyogyo.org.models import User
+
+QUALIFIED_STAGE = "sql"
+WON_STAGE = "won"
+EDITABLE_FIELDS = {"name", "amount", "currency", "probability", "expected_close", "owner", "campaign"}
+
+
+class DealError(ValueError):
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+class DealConflict(DealError):
+    """Someone else saved the deal since it was read."""
+
+    def __init__(self, current: Deal):
+        self.current = current
+        super().__init__("conflict", f"the deal was changed meanwhile (now version {current.version}); "
+                                     "reload it and apply your change again")
+
+
+def _validate_money(amount: Any, currency: str) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise DealError("bad_amount", "amount must be a whole, non-negative number of minor units")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        raise DealError("bad_currency", "currency must be a three-letter ISO 4217 code such as JPY")
+
+
+def qualify(
+    subject: Contact, *, actor: User | None, name: str, amount: int, currency: str = "JPY",
+    expected_close: dt.date | None = None, at: dt.datetime | None = None, via: str = Transition.Via.USER,
+    campaign_id: int | None = None, note: str = "",
+) -> Deal:
+    """Inside Sales qualifies a real need: the subject becomes SQL and a deal is opened,
+    owned by the Field Sales rep the handoff was routed to."""
+    if subject.account_id is None:
+        raise DealError("no_account", "a deal needs the person to belong to a company")
+    if not name or len(name) > 200:
+        raise DealError("bad_name", "a deal needs a name of at most 200 characters")
+    _validate_money(amount, currency)
+    at = at or timezone.now()
+    first_stage = PipelineStage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
+    if first_stage is None:
+        raise DealError("no_pipeline", "no open pipeline stage is configured")
+    with transaction.atomic():
+        row = journey_actions.advance(subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note)
+        handoff = getattr(row, "handoff", None)
+        return Deal.objects.create(
+            name=name, account_id=subject.account_id, contact=subject, amount=amount, currency=currency,
+            pipeline_stage=first_stage, expected_close=expected_close, created_at=at,
+            owner_id=handoff.assigned_to_id if handoff else (actor.pk if actor else None),
+            campaign_id=campaign_id,
+        )
+
+
+def _lock(deal: Deal, expected_version: int | None) -> Deal:
+    locked = Deal.objects.select_for_update().select_related("pipeline_stage").get(pk=deal.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise DealConflict(locked)
+    return locked
+
+
+def update_deal(deal: Deal, *, expected_version: int | None = None, **values: Any) -> Deal:
+    """Edit a deal's fields; with ``expected_version`` a stale edit raises ``DealConflict``."""
+    unknown = sorted(set(values) - EDITABLE_FIELDS)
+    if unknown:
+        raise DealError("unknown_field", f"cannot edit: {', '.join(unknown)}")
+    with transaction.atomic():
+        locked = _lock(deal, expected_version)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        _validate_money(locked.amount, locked.currency)
+        try:
+            locked.full_clean(exclude=["account", "contact", "pipeline_stage", "loss_reason"])
+        except ValidationError as exc:
+            raise DealError("invalid", "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        locked.version += 1
+        locked.save()
+        return locked
+
+
+def move_deal(deal: Deal, stage: PipelineStage, *, actor: User | None = None,
+              expected_version: int | None = None) -> Deal:
+    """Move an open deal to another open pipeline stage (win and lose have their own actions)."""
+    if stage.is_closed:
+        raise DealError("use_win_or_lose", "close a deal with win or lose, which record the outcome")
+    with transaction.atomic():
+        locked = _lock(deal, expected_version)
+        if locked.status != Deal.Status.OPEN:
+            raise DealError("closed", "the deal is closed")
+        locked.pipeline_stage = stage
+        locked.version += 1
+        locked.save(update_fields=["pipeline_stage", "version"])
+        return locked
+
+
+def win_deal(deal: Deal, *, actor: User | None, at: dt.datetime | None = None,
+             via: str = Transition.Via.USER, expected_version: int | None = None) -> Deal:
+    """Contract signed: the deal is won and the customer is handed to Customer Success."""
+    at = at or timezone.now()
+    won_stage = PipelineStage.objects.filter(is_won=True).order_by("order").first()
+    if won_stage is None:
+        raise DealError("no_pipeline", "no won pipeline stage is configured")
+    with transaction.atomic():
+        locked = _lock(deal, expected_version)
+        if locked.status != Deal.Status.OPEN:
+            raise DealError("closed", "the deal is already closed")
+        if locked.contact is not None:
+            journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor)
+        locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.WON, at, won_stage
+        locked.version += 1
+        locked.save(update_fields=["status", "closed_at", "pipeline_stage", "version"])
+        return locked
+
+
+def lose_deal(deal: Deal, *, actor: User | None, reason: ReasonCode, at: dt.datetime | None = None,
+              via: str = Transition.Via.USER, expected_version: int | None = None, note: str = "") -> Deal:
+    """The deal is lost — to a competitor, on price, or to "no decision" — and the person goes
+    where the loss reason says (nurture by default)."""
+    if reason.kind != ReasonCode.Kind.LOSS:
+        raise DealError("bad_reason", f"{reason.key!r} is not a loss reason")
+    at = at or timezone.now()
+    lost_stage = PipelineStage.objects.filter(is_lost=True).order_by("order").first()
+    if lost_stage is None:
+        raise DealError("no_pipeline", "no lost pipeline stage is configured")
+    with transaction.atomic():
+        locked = _lock(deal, expected_version)
+        if locked.status != Deal.Status.OPEN:
+            raise DealError("closed", "the deal is already closed")
+        if locked.contact is not None:
+            target = reason.sends_to.key if reason.sends_to else "nurture"
+            journey_actions.advance(locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note)
+        locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.LOST, at, lost_stage
+        locked.loss_reason = reason
+        locked.version += 1
+        locked.save(update_fields=["status", "closed_at", "pipeline_stage", "loss_reason", "version"])
+        return locked

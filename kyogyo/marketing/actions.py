@@ -1,0 +1,196 @@
+"""Recording activities: the touches that drive engagement scores and stage rules.
+
+``record_activities`` is the one path for every activity, single or in thousands:
+each item is validated on its own (bad items are reported with their index and the
+rest go in), then in one transaction the rows are written, engagement scores folded
+in, journeys started at the first touch and the stage rules run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kyogyo.customers.models import Contact
+from kyogyo.journey import actions as journey_actions
+from kyogyo.journey import rulebook
+from kyogyo.journey.models import Milestone, Transition
+from kyogyo.marketing.models import Activity, ActivityType, Campaign
+from kyogyo.scoring.engine import add_touch
+
+MAX_PAYLOAD_BYTES = 16_384
+MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ActivityInput:
+    contact_id: int
+    type: str
+    occurred_at: dt.datetime
+    source: str = ""
+    campaign_id: int | None = None
+    actor_id: int | None = None
+    payload: dict[str, Any] | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemError:
+    index: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class IngestResult:
+    created: list[Activity] = field(default_factory=list)
+    duplicates: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+class ActivityError(ValueError):
+    def __init__(self, errors: Sequence[ItemError]):
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+
+def _item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
+    errors = []
+    if item.type not in ActivityType.values:
+        errors.append(ItemError(index, "type", "unknown_type",
+                                f"unknown activity type {item.type!r}; known: {', '.join(ActivityType.values)}"))
+    if not isinstance(item.occurred_at, dt.datetime) or item.occurred_at.tzinfo is None:
+        errors.append(ItemError(index, "occurred_at", "bad_time", "occurred_at must be a date-time with a time zone"))
+    elif item.occurred_at > now + MAX_FUTURE_SKEW:
+        errors.append(ItemError(index, "occurred_at", "in_future", "occurred_at is in the future"))
+    if len(item.source or "") > 60:
+        errors.append(ItemError(index, "source", "too_long", "source is longer than 60 characters"))
+    if item.external_id is not None and not (0 < len(item.external_id) <= 100):
+        errors.append(ItemError(index, "external_id", "bad_external_id", "external_id must be 1–100 characters"))
+    if item.payload is not None:
+        if not isinstance(item.payload, dict):
+            errors.append(ItemError(index, "payload", "bad_payload", "payload must be an object"))
+        else:
+            try:
+                size = len(json.dumps(item.payload, allow_nan=False).encode())
+            except (TypeError, ValueError):
+                errors.append(ItemError(index, "payload", "bad_payload", "payload must be plain JSON"))
+            else:
+                if size > MAX_PAYLOAD_BYTES:
+                    errors.append(ItemError(index, "payload", "too_large",
+                                            f"payload is larger than {MAX_PAYLOAD_BYTES} bytes"))
+    return errors
+
+
+def record_activity(contact: Contact, type: str, occurred_at: dt.datetime | None = None, **extra: Any) -> Activity:
+    """Record one activity; raises ``ActivityError`` naming what is wrong."""
+    result = record_activities([ActivityInput(contact.pk, type, occurred_at or timezone.now(), **extra)])
+    if result.errors:
+        raise ActivityError(result.errors)
+    if not result.created:
+        return Activity.objects.get(external_id=extra.get("external_id"))
+    return result.created[0]
+
+
+def record_activities(
+    items: Sequence[ActivityInput], *, book: rulebook.RuleBook | None = None,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    now = now or timezone.now()
+    result = IngestResult()
+    valid: list[tuple[int, ActivityInput]] = []
+    for index, item in enumerate(items):
+        errors = _item_errors(index, item, now)
+        result.errors.extend(errors)
+        if not errors:
+            valid.append((index, item))
+    valid = _drop_unknown_references(valid, result)
+    valid = _drop_duplicates(valid, result)
+    if not valid:
+        return result
+    book = book or rulebook.load()
+    with transaction.atomic():
+        result.created = Activity.objects.bulk_create([
+            Activity(contact_id=i.contact_id, type=i.type, occurred_at=i.occurred_at, source=i.source or "",
+                     campaign_id=i.campaign_id, actor_id=i.actor_id, payload=i.payload or {},
+                     external_id=i.external_id)
+            for _, i in valid
+        ])
+        contacts = _fold_into_scores([i for _, i in valid], book)
+        latest = _latest_by_contact([i for _, i in valid])
+        result.transitions = _start_journeys(contacts, [i for _, i in valid], book)
+        result.transitions += journey_actions.apply_rules(contacts, book=book, at_of=latest)
+    return result
+
+
+def _drop_unknown_references(valid: list[tuple[int, ActivityInput]], result: IngestResult) -> list[tuple[int, ActivityInput]]:
+    contact_ids = set(Contact.objects.filter(pk__in={i.contact_id for _, i in valid}).values_list("pk", flat=True))
+    campaign_ids = {i.campaign_id for _, i in valid if i.campaign_id is not None}
+    known_campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", flat=True))
+    kept = []
+    for index, item in valid:
+        if item.contact_id not in contact_ids:
+            result.errors.append(ItemError(index, "contact_id", "unknown_contact", f"no contact with id {item.contact_id}"))
+        elif item.campaign_id is not None and item.campaign_id not in known_campaigns:
+            result.errors.append(ItemError(index, "campaign_id", "unknown_campaign", f"no campaign with id {item.campaign_id}"))
+        else:
+            kept.append((index, item))
+    return kept
+
+
+def _drop_duplicates(valid: list[tuple[int, ActivityInput]], result: IngestResult) -> list[tuple[int, ActivityInput]]:
+    """An external id seen before (in the database or earlier in the batch) is recorded once."""
+    ids = [i.external_id for _, i in valid if i.external_id]
+    seen = set(Activity.objects.filter(external_id__in=ids).values_list("external_id", flat=True)) if ids else set()
+    kept = []
+    for index, item in valid:
+        if item.external_id and item.external_id in seen:
+            result.duplicates += 1
+            continue
+        if item.external_id:
+            seen.add(item.external_id)
+        kept.append((index, item))
+    return kept
+
+
+def _latest_by_contact(items: Sequence[ActivityInput]) -> dict[int, dt.datetime]:
+    latest: dict[int, dt.datetime] = {}
+    for item in items:
+        if item.contact_id not in latest or item.occurred_at > latest[item.contact_id]:
+            latest[item.contact_id] = item.occurred_at
+    return latest
+
+
+def _fold_into_scores(items: Sequence[ActivityInput], book: rulebook.RuleBook) -> list[Contact]:
+    """Add each activity's decayed weight to its contact's engagement score (locked rows)."""
+    ids = sorted({i.contact_id for i in items})
+    contacts = {c.pk: c for c in Contact.objects.select_for_update().select_related("account").filter(pk__in=ids)}
+    half_life = book.scoring.half_life_days
+    for item in sorted(items, key=lambda i: i.occurred_at):
+        contact = contacts[item.contact_id]
+        weight = book.scoring.weights.get(item.type, 0.0)
+        contact.engagement_score, contact.engagement_at = add_touch(
+            contact.engagement_score, contact.engagement_at, item.occurred_at, weight, half_life,
+        )
+        if contact.last_activity_at is None or item.occurred_at > contact.last_activity_at:
+            contact.last_activity_at = item.occurred_at
+    Contact.objects.bulk_update(list(contacts.values()), ["engagement_score", "engagement_at", "last_activity_at"])
+    return [contacts[i] for i in ids]
+
+
+def _start_journeys(contacts: Sequence[Contact], items: Sequence[ActivityInput], book: rulebook.RuleBook) -> list[Transition]:
+    """A person's first touch starts their journey in the entry stage."""
+    started = set(Milestone.objects.filter(subject_id__in=[c.pk for c in contacts]).values_list("subject_id", flat=True))
+    first: dict[int, dt.datetime] = {}
+    for item in items:
+        if item.contact_id not in started and (item.contact_id not in first or item.occurred_at < first[item.contact_id]):
+            first[item.contact_id] = item.occurred_at
+    by_id = {c.pk: c for c in contacts}
+    return [journey_actions.start_journey(by_id[cid], at=at, stages=book.stages) for cid, at in sorted(first.items())]
