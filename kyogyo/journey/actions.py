@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -150,13 +149,6 @@ def start_journey(
     return advance(subject, entry, via=via, at=at, actor=actor, stages=stages)
 
 
-@dataclass
-class RuleRun:
-    evaluated: int = 0
-    moved: int = 0
-    skipped: int = 0
-
-
 def apply_rules(
     subjects: Iterable[Contact], *, at: dt.datetime | None = None, book: rulebook.RuleBook | None = None,
     at_of: Mapping[int, dt.datetime] | None = None,
@@ -191,22 +183,14 @@ def _apply_rules_to(
     moved: list[Transition] = []
     state = state_of(milestone, book.stages)
     for _ in range(MAX_RULE_CHAIN):
-        if state.current is None or book.stages.get(state.current).hands_to_id is not None:
-            break  # no journey yet, or waiting on a handoff: only the receiving team moves it
-        if state.current_since is not None and at < state.current_since:
-            break  # rules judge the present; the subject's last move is later than ``at``
-        facts = rulebook.build_facts(
-            book, contact, at, current_since=state.current_since, touches=touches,
-        )
-        rule = book.first_match(state.current, facts)
+        rule = rulebook.next_rule_move(book, contact, state, touches, at)
         if rule is None:
             break
         reason = ReasonCode.objects.get(pk=rule.reason_id) if rule.reason_id else None
         try:
             row = advance(
-                contact, rule.to_key, via=Transition.Via.RULE, at=at,
-                rule_version_id=rule.version_id, reason=reason, stages=book.stages,
-                expect_current=state.current,
+                contact, rule.to_key, via=Transition.Via.RULE, at=at, rule_version_id=rule.version_id,
+                reason=reason, stages=book.stages, expect_current=state.current,
             )
         except JourneyError as exc:
             if exc.code in ("stale", "handoff_open"):

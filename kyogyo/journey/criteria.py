@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -354,7 +355,7 @@ def _eval(node: dict, path: str, facts: Facts, lists: Mapping[str, frozenset[str
 
 def _compare_number(actual: Any, op: str, value: float) -> bool:
     # An unknown value (None, NaN, or something that is not a number) satisfies no comparison.
-    if actual is None or isinstance(actual, str | bytes) or actual != actual:
+    if isinstance(actual, bool) or not isinstance(actual, numbers.Number) or actual != actual:
         return False
     try:
         if op == "eq":
@@ -380,7 +381,8 @@ def _compare_field(actual: Any, op: str, value: Any, lists: Mapping[str, frozens
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _compare_number(actual, op, value)
     if op in ("in_list", "not_in_list"):
-        found = text in _normalised(lists.get(value, frozenset()))
+        entries = lists.get(value, frozenset())
+        found = text in entries or text in _normalised(frozenset(entries))
         return found if op == "in_list" else not found
     if op in ("in", "not_in"):
         found = text in {v.strip().lower() for v in value}

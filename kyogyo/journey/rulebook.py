@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kyogyo.customers.models import Contact
 from kyogyo.journey import criteria
-from kyogyo.journey.machine import StageModel, StageSpec
+from kyogyo.journey.machine import StageModel, StageSpec, SubjectState
 from kyogyo.journey.models import Rule, RuleVersion, Stage, ValueList
 from kyogyo.scoring.engine import FitRuleSpec, decayed
 
@@ -171,3 +171,18 @@ def touches_for(
         for contact_id, activity_type, when in rows:
             grouped[contact_id].append((activity_type, when))
     return grouped
+
+
+def next_rule_move(
+    book: RuleBook, contact: Contact, state: SubjectState, touches: Sequence[tuple[str, dt.datetime]],
+    at: dt.datetime,
+) -> RuleSpec | None:
+    """The rule that moves the subject at ``at``, if any. Subjects without a journey, waiting
+    on a handoff (only the receiving team moves them), or whose last move is later than
+    ``at`` (rules judge the present) are left alone."""
+    if state.current is None or book.stages.get(state.current).hands_to_id is not None:
+        return None
+    if state.current_since is not None and at < state.current_since:
+        return None
+    facts = build_facts(book, contact, at, current_since=state.current_since, touches=touches)
+    return book.first_match(state.current, facts)
