@@ -1,1 +1,514 @@
+"""The bulk driver: the demo story planned in memory with the engine's own pure parts
+(the state machine, the rule book, scoring, routing rotation, the business calendar) and
+written with multi-row inserts (SQLite) or COPY (PostgreSQL).
 
+It mirrors, call for call, what the actions write; ``test_demo_bulk_matches_actions``
+builds the same company both ways and compares every table row by row. One person's
+life is simulated whole before the next, so memory holds only that person's rows, the
+companies and the routing cursors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Max
+
+from kyogyo.customers.models import Account, Contact
+from kyogyo.deals.actions import QUALIFIED_STAGE, WON_STAGE, DealError
+from kyogyo.deals.models import Deal, PipelineStage
+from kyogyo.demo.scenario import AccountSpec, HandoffView, PersonSpec
+from kyogyo.handoffs import routing
+from kyogyo.handoffs.actions import load_calendar, mark_breaches
+from kyogyo.handoffs.models import Handoff, RoutingCursor
+from kyogyo.journey import actions as journey_actions
+from kyogyo.journey import criteria, machine, rulebook
+from kyogyo.journey.machine import JourneyError, SubjectState
+from kyogyo.journey.models import Milestone, ReasonCode, Transition
+from kyogyo.marketing.actions import ActivityError, ActivityInput, item_errors
+from kyogyo.marketing.models import Activity
+from kyogyo.org.models import Team
+from kyogyo.scoring import engine as scoring
+from kyogyo.success.actions import SubscriptionError, moment_of
+from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
+
+FLUSH_ROWS = 200_000
+TABLES: list[type[models.Model]] = [
+    Account, Contact, Activity, Transition, Milestone, Handoff, Deal, Subscription, SubscriptionChange,
+    NpsResponse,
+]
+
+
+class Writer:
+    """Appends rows (dicts keyed by attribute name) and writes them in bulk with explicit ids."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type[models.Model], list[dict[str, Any]]] = {m: [] for m in TABLES}
+        self.pending = 0
+        self.vendor = connection.vendor
+
+    def add(self, model: type[models.Model], row: dict[str, Any]) -> None:
+        self.rows[model].append(row)
+        self.pending += 1
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        with transaction.atomic():
+            for model in TABLES:
+                rows = self.rows[model]
+                if rows:
+                    self._write(model, rows)
+                    self.rows[model] = []
+        self.pending = 0
+
+    def _write(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+        fields = [f for f in model._meta.concrete_fields]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        table = connection.ops.quote_name(model._meta.db_table)
+        convert = [self._converter(f) for f in fields]
+        names = [f.attname for f in fields]
+        tuples = [tuple(c(row.get(n)) for c, n in zip(convert, names, strict=True)) for row in rows]
+        raw = connection.connection
+        if self.vendor == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for values in tuples:
+                    copy.write_row(values)
+        else:
+            marks = ", ".join("?" for _ in fields)
+            raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuples)
+
+    def _converter(self, field: models.Field) -> Callable[[Any], Any]:
+        if isinstance(field, models.JSONField):
+            return lambda v: None if v is None else json.dumps(v)
+        if isinstance(field, models.CharField | models.TextField):
+            return lambda v: None if v is None else str(v)  # plain text, not a choices enum
+        if self.vendor == "postgresql":
+            return lambda v: v
+        if isinstance(field, models.DateTimeField):
+            return lambda v: None if v is None else connection.ops.adapt_datetimefield_value(v)
+        if isinstance(field, models.DateField):
+            return lambda v: None if v is None else v.isoformat()
+        return lambda v: v
+
+
+def _next_ids() -> dict[type[models.Model], int]:
+    ids = {}
+    for model in [*TABLES, RoutingCursor]:
+        if model is Milestone:
+            continue
+        ids[model] = (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, seq FROM sqlite_sequence")
+            seqs = dict(cursor.fetchall())
+        for model in ids:
+            ids[model] = max(ids[model], seqs.get(model._meta.db_table, 0) + 1)
+    return ids
+
+
+@dataclass
+class _Person:
+    contact: Contact
+    state: SubjectState = field(default_factory=SubjectState)
+    milestone: dict[str, Any] | None = None
+    touches: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    deals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    nps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def open_handoff(self) -> dict[str, Any] | None:
+        for handoff in reversed(self.handoffs):
+            if handoff["status"] == Handoff.Status.OPEN:
+                return handoff
+        return None
+
+
+class BulkDriver:
+    def __init__(self) -> None:
+        self.book = rulebook.load()
+        self.stages = self.book.stages
+        self.calendar = load_calendar()
+        self.writer = Writer()
+        self.ids = _next_ids()
+        self.reasons = {(r.kind, r.key): r for r in ReasonCode.objects.select_related("sends_to")}
+        self.pipeline = {p.key: p for p in PipelineStage.objects.all()}
+        self.first_open_stage = PipelineStage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
+        self.won_stage = PipelineStage.objects.filter(is_won=True).order_by("order").first()
+        self.lost_stage = PipelineStage.objects.filter(is_lost=True).order_by("order").first()
+        self.pools = {team.pk: routing.load_pools(team.pk) for team in Team.objects.all()}
+        self.cursors = {c.pool: [c.pk, c.last_user_id, False] for c in RoutingCursor.objects.all()}
+        self.accounts: dict[int, Account] = {}
+        self.new_accounts: list[int] = []
+        self.customer_accounts: set[int] = set()
+        self.churned_accounts: set[int] = set(
+            Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list("account_id", flat=True)
+        )
+        self.person: _Person | None = None
+
+    def _id(self, model: type[models.Model]) -> int:
+        value = self.ids[model]
+        self.ids[model] = value + 1
+        return value
+
+    def _current(self, contact_id: int) -> _Person:
+        assert self.person is not None and self.person.contact.pk == contact_id
+        return self.person
+
+    # ---------------------------------------------------------------- records
+
+    def account(self, spec: AccountSpec, at: dt.datetime) -> int:
+        account = Account(
+            pk=self._id(Account), name=spec.name, domain=spec.domain, industry=spec.industry,
+            employee_count=spec.employee_count, country=spec.country, segment=spec.segment, kind=spec.kind,
+            created_at=at,
+        )
+        self.accounts[account.pk] = account
+        self.new_accounts.append(account.pk)
+        return account.pk
+
+    def contact(self, spec: PersonSpec, account_id: int | None, at: dt.datetime) -> int:
+        self._finish_person()
+        contact = Contact(
+            pk=self._id(Contact), account=self.accounts[account_id] if account_id else None,
+            email=spec.email.strip().lower(), first_name=spec.first_name, last_name=spec.last_name,
+            title=spec.title, source=spec.source, consent=Contact.Consent.GRANTED, created_at=at,
+        )
+        facts = criteria.Facts(now=at, fields=rulebook.contact_fields(contact), metrics={})
+        contact.fit_score = scoring.fit_score(
+            scoring.fit_contributions(self.book.scoring.fit_rules, facts, self.book.lists),
+        )
+        self.person = _Person(contact)
+        self._advance(self.stages.entry_key, at, via=Transition.Via.SYSTEM)
+        self._rules(at)
+        return contact.pk
+
+    def activity(self, contact_id: int, type: str, at: dt.datetime, campaign_id: int | None, source: str,
+                 payload: dict) -> None:
+        self._record_activity(ActivityInput(contact_id, type, at, source=source, campaign_id=campaign_id,
+                                            payload=payload))
+
+    def _record_activity(self, item: ActivityInput) -> None:
+        person = self._current(item.contact_id)
+        errors = item_errors(0, item, item.occurred_at)
+        if errors:
+            raise ActivityError(errors)
+        person.activities.append({
+            "id": self._id(Activity), "contact_id": item.contact_id, "type": item.type,
+            "occurred_at": item.occurred_at, "source": item.source, "campaign_id": item.campaign_id,
+            "actor_id": item.actor_id, "payload": item.payload or {}, "external_id": item.external_id,
+        })
+        contact = person.contact
+        contact.engagement_score, contact.engagement_at = scoring.add_touch(
+            contact.engagement_score, contact.engagement_at, item.occurred_at,
+            self.book.scoring.weights.get(item.type, 0.0), self.book.scoring.half_life_days,
+        )
+        if contact.last_activity_at is None or item.occurred_at > contact.last_activity_at:
+            contact.last_activity_at = item.occurred_at
+        person.touches.append((item.type, item.occurred_at))
+        if person.state.current is None:
+            self._advance(self.stages.entry_key, item.occurred_at, via=Transition.Via.SYSTEM)
+        self._rules(item.occurred_at)
+
+    def tick(self, contact_id: int, at: dt.datetime) -> None:
+        self._current(contact_id)
+        self._rules(at)
+
+    def stage(self, contact_id: int) -> str | None:
+        return self._current(contact_id).state.current
+
+    def open_handoff(self, contact_id: int) -> HandoffView | None:
+        handoff = self._current(contact_id).open_handoff
+        return HandoffView(handoff["assigned_to_id"], handoff["due_at"]) if handoff else None
+
+    # ---------------------------------------------------------------- journey
+
+    def _rules(self, at: dt.datetime) -> None:
+        person = self.person
+        assert person is not None
+        for _ in range(journey_actions.MAX_RULE_CHAIN):
+            rule = rulebook.next_rule_move(self.book, person.contact, person.state, person.touches, at)
+            if rule is None:
+                return
+            reason = next((r for r in self.reasons.values() if r.pk == rule.reason_id), None) if rule.reason_id else None
+            try:
+                self._advance(rule.to_key, at, via=Transition.Via.RULE, rule_version_id=rule.version_id,
+                              reason=reason)
+            except JourneyError as exc:
+                if exc.code in ("stale", "handoff_open"):
+                    return
+                raise
+
+    def _advance(self, to_key: str, at: dt.datetime, *, via: str, actor_id: int | None = None,
+                 rule_version_id: int | None = None, reason: ReasonCode | None = None, note: str = "") -> dict:
+        person = self.person
+        assert person is not None
+        actor = _Actor(actor_id) if actor_id else None
+        journey_actions.check_inputs(self.stages, to_key, via, actor, reason, note)  # type: ignore[arg-type]
+        state = person.state
+        if via != Transition.Via.HANDOFF and state.current and self.stages.get(state.current).hands_to_id \
+                and person.open_handoff is not None:
+            raise JourneyError("handoff_open", f"the subject waits in {state.current!r} on a handoff")
+        planned = machine.plan(self.stages, state, to_key, at, via=via, actor_id=actor_id,
+                               rule_version_id=rule_version_id, reason_id=reason.pk if reason else None, note=note)
+        row = {
+            "id": self._id(Transition), "subject_id": person.contact.pk, "seq": planned.seq,
+            "from_stage_id": planned.from_id, "to_stage_id": planned.to_id, "at": planned.at, "via": planned.via,
+            "actor_id": planned.actor_id, "rule_version_id": planned.rule_version_id,
+            "reason_id": planned.reason_id, "note": planned.note, "is_reentry": planned.is_reentry,
+            "hash": planned.hash,
+        }
+        person.transitions.append(row)
+        person.state = machine.apply(state, planned)
+        if planned.opens_handoff:
+            self._open_handoff(row)
+        return row
+
+    def _open_handoff(self, transition: dict) -> None:
+        person = self.person
+        assert person is not None
+        stage = self.stages.by_id[transition["to_stage_id"]]
+        at = transition["at"]
+        contact = person.contact
+        rules, team_pool = self.pools[stage.hands_to_id]  # type: ignore[index]
+        facts = criteria.Facts(now=at, fields=rulebook.contact_fields(contact), metrics={
+            "fit_score": contact.fit_score, "engagement_score": contact.engagement_score,
+        })
+        pool = routing.choose_pool(rules, team_pool, facts, dict(self.book.lists))
+        assigned = None
+        if pool.user_ids:
+            cursor = self.cursors.get(pool.key)
+            if cursor is None:
+                cursor = self.cursors[pool.key] = [self._id(RoutingCursor), None, True]
+            assigned = routing.next_in_rotation(pool.user_ids, cursor[1])
+            cursor[1] = assigned
+        person.handoffs.append({
+            "id": self._id(Handoff), "transition_id": transition["id"], "subject_id": contact.pk,
+            "stage_id": stage.id, "from_team_id": stage.team_id, "to_team_id": stage.hands_to_id,
+            "assigned_to_id": assigned, "created_at": at,
+            "due_at": self.calendar.add_business_hours(at, stage.sla_hours or 0),
+            "status": Handoff.Status.OPEN, "acted_at": None, "acted_by_id": None, "reason_id": None,
+            "note": "", "breached_at": None, "resolution_id": None,
+        })
+
+    def _close_handoff(self, status: str, actor_id: int, at: dt.datetime, reason: ReasonCode | None) -> None:
+        person = self.person
+        assert person is not None
+        handoff = person.open_handoff
+        assert handoff is not None
+        if reason is not None:
+            target = reason.sends_to.key if reason.sends_to else self.stages.by_id[
+                next(t for t in person.transitions if t["id"] == handoff["transition_id"])["from_stage_id"]].key
+        else:
+            target = self.stages.by_id[handoff["stage_id"]].accept_to_key
+        row = self._advance(target, at, via=Transition.Via.HANDOFF, actor_id=actor_id, reason=reason)
+        handoff.update(status=status, acted_at=at, acted_by_id=actor_id, reason_id=reason.pk if reason else None,
+                       note="", resolution_id=row["id"])
+        if at > handoff["due_at"] and handoff["breached_at"] is None:
+            handoff["breached_at"] = handoff["due_at"]
+
+    def accept(self, contact_id: int, actor_id: int, at: dt.datetime) -> None:
+        self._current(contact_id)
+        self._close_handoff(Handoff.Status.ACCEPTED, actor_id, at, None)
+
+    def reject(self, contact_id: int, actor_id: int, reason: str, at: dt.datetime) -> None:
+        self._current(contact_id)
+        self._close_handoff(Handoff.Status.REJECTED, actor_id, at, self.reasons[("reject", reason)])
+
+    def move(self, contact_id: int, stage: str, actor_id: int, at: dt.datetime) -> None:
+        self._current(contact_id)
+        self._advance(stage, at, via=Transition.Via.USER, actor_id=actor_id)
+
+    # ---------------------------------------------------------------- deals
+
+    def qualify(self, contact_id: int, actor_id: int, at: dt.datetime, name: str, amount: int,
+                expected_close: dt.date, campaign_id: int | None) -> tuple[int, int | None]:
+        person = self._current(contact_id)
+        if person.contact.account_id is None:
+            raise DealError("no_account", "a deal needs the person to belong to a company")
+        self._advance(QUALIFIED_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
+        handoff = person.open_handoff
+        owner = handoff["assigned_to_id"] if handoff else actor_id
+        deal = {
+            "id": self._id(Deal), "name": name, "account_id": person.contact.account_id, "contact_id": contact_id,
+            "amount": amount, "currency": "JPY", "pipeline_stage_id": self.first_open_stage.pk,  # type: ignore[union-attr]
+            "status": Deal.Status.OPEN, "probability": None, "expected_close": expected_close, "owner_id": owner,
+            "loss_reason_id": None, "campaign_id": campaign_id, "created_at": at, "closed_at": None,
+            "external_id": None, "version": 1,
+        }
+        person.deals[deal["id"]] = deal
+        return deal["id"], owner
+
+    def _deal(self, deal_id: int) -> dict:
+        assert self.person is not None
+        deal = self.person.deals[deal_id]
+        if deal["status"] != Deal.Status.OPEN:
+            raise DealError("closed", "the deal is closed")
+        return deal
+
+    def move_deal(self, deal_id: int, pipeline_stage: str) -> None:
+        deal = self._deal(deal_id)
+        deal["pipeline_stage_id"] = self.pipeline[pipeline_stage].pk
+        deal["version"] += 1
+
+    def win(self, deal_id: int, actor_id: int | None, at: dt.datetime) -> None:
+        deal = self._deal(deal_id)
+        self._advance(WON_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
+        deal.update(status=Deal.Status.WON, closed_at=at, pipeline_stage_id=self.won_stage.pk,  # type: ignore[union-attr]
+                    version=deal["version"] + 1)
+
+    def lose(self, deal_id: int, actor_id: int | None, reason: str, at: dt.datetime) -> None:
+        deal = self._deal(deal_id)
+        code = self.reasons[("loss", reason)]
+        target = code.sends_to.key if code.sends_to else "nurture"
+        self._advance(target, at, via=Transition.Via.USER, actor_id=actor_id, reason=code)
+        deal.update(status=Deal.Status.LOST, closed_at=at, pipeline_stage_id=self.lost_stage.pk,  # type: ignore[union-attr]
+                    loss_reason_id=code.pk, version=deal["version"] + 1)
+
+    # ---------------------------------------------------------------- customer success
+
+    def subscribe(self, account_id: int, deal_id: int, plan: str, mrr: int, on: dt.date) -> int:
+        person = self.person
+        assert person is not None
+        returning = account_id in self.churned_accounts
+        subscription = {
+            "id": self._id(Subscription), "account_id": account_id, "deal_id": deal_id, "plan": plan, "mrr": mrr,
+            "currency": "JPY", "billing_period": Subscription.BillingPeriod.MONTHLY, "starts_on": on,
+            "ends_on": None, "status": Subscription.Status.ACTIVE, "external_id": None,
+        }
+        person.subscriptions[subscription["id"]] = subscription
+        kind = SubscriptionChange.Kind.REACTIVATION if returning else SubscriptionChange.Kind.NEW
+        self._change(subscription["id"], kind, on, 0, mrr)
+        account = self.accounts[account_id]
+        if account.kind != Account.Kind.CUSTOMER:
+            account.kind = Account.Kind.CUSTOMER
+            self.customer_accounts.add(account_id)
+        return subscription["id"]
+
+    def _change(self, subscription_id: int, kind: str, on: dt.date, before: int, after: int) -> None:
+        assert self.person is not None
+        self.person.changes.append({"id": self._id(SubscriptionChange), "subscription_id": subscription_id,
+                                    "kind": kind, "occurred_on": on, "mrr_before": before, "mrr_after": after})
+
+    def _move_if_allowed(self, stage: str, at: dt.datetime) -> None:
+        state = self.person.state  # type: ignore[union-attr]
+        if state.current is None or stage not in self.stages.get(state.current).exits:
+            return
+        self._advance(stage, max(at, state.current_since), via=Transition.Via.SYSTEM)  # type: ignore[type-var]
+
+    def _active(self, subscription_id: int) -> dict:
+        subscription = self.person.subscriptions[subscription_id]  # type: ignore[union-attr]
+        if subscription["status"] != Subscription.Status.ACTIVE:
+            raise SubscriptionError("not_active", "the subscription is not active")
+        return subscription
+
+    def change_mrr(self, subscription_id: int, mrr: int, on: dt.date, contact_id: int) -> None:
+        subscription = self._active(subscription_id)
+        if mrr in (subscription["mrr"], 0):
+            raise SubscriptionError("bad_mrr", "the MRR must change and stay above zero")
+        kind = SubscriptionChange.Kind.EXPANSION if mrr > subscription["mrr"] else SubscriptionChange.Kind.CONTRACTION
+        self._change(subscription_id, kind, on, subscription["mrr"], mrr)
+        subscription["mrr"] = mrr
+        if kind == SubscriptionChange.Kind.EXPANSION:
+            self._move_if_allowed("expanded", moment_of(on))
+
+    def renew(self, subscription_id: int, on: dt.date, contact_id: int) -> None:
+        self._active(subscription_id)
+        self._move_if_allowed("renewed", moment_of(on))
+
+    def churn(self, subscription_id: int, on: dt.date, contact_id: int) -> None:
+        subscription = self._active(subscription_id)
+        self._change(subscription_id, SubscriptionChange.Kind.CHURN, on, subscription["mrr"], 0)
+        subscription.update(status=Subscription.Status.CHURNED, ends_on=on, mrr=0)
+        self.churned_accounts.add(subscription["account_id"])
+        self._move_if_allowed("churned", moment_of(on))
+
+    def nps(self, contact_id: int, score: int, comment: str, at: dt.datetime) -> None:
+        person = self._current(contact_id)
+        person.nps.append({"id": self._id(NpsResponse), "contact_id": contact_id,
+                           "account_id": person.contact.account_id, "score": score, "comment": comment,
+                           "answered_at": at})
+        self._record_activity(ActivityInput(contact_id, "survey_answer", at, source="nps", payload={"nps": score}))
+
+    # ---------------------------------------------------------------- writing
+
+    def _finish_person(self) -> None:
+        person, self.person = self.person, None
+        if person is None:
+            return
+        write = self.writer.add
+        for account_id in self.new_accounts:
+            write(Account, _row_of(self.accounts[account_id]))
+        self.new_accounts = []
+        write(Contact, _row_of(person.contact))
+        for row in person.activities:
+            write(Activity, row)
+        for row in person.transitions:
+            write(Transition, row)
+        state = person.state
+        if state.current is not None:
+            write(Milestone, {
+                "subject_id": person.contact.pk, "account_id": person.contact.account_id,
+                "current_stage_id": self.stages.get(state.current).id, "current_since": state.current_since,
+                "first_entered": state.first_entered, "entries": state.entries,
+                "reentry_count": state.reentry_count, "transition_count": state.transition_count,
+                "last_hash": state.last_hash,
+            })
+        for row in person.handoffs:
+            write(Handoff, row)
+        for row in person.deals.values():
+            write(Deal, row)
+        for row in person.subscriptions.values():
+            write(Subscription, row)
+        for row in person.changes:
+            write(SubscriptionChange, row)
+        for row in person.nps:
+            write(NpsResponse, row)
+        if self.writer.pending >= FLUSH_ROWS:
+            self.writer.flush()
+
+    def finish(self, now: dt.datetime) -> None:
+        self._finish_person()
+        self.writer.flush()
+        with transaction.atomic():
+            written = list(self.customer_accounts)
+            for start in range(0, len(written), 500):
+                Account.objects.filter(pk__in=written[start:start + 500]).update(kind=Account.Kind.CUSTOMER)
+            for pool, (cursor_id, last_user_id, new) in self.cursors.items():
+                if new:
+                    RoutingCursor.objects.create(pk=cursor_id, pool=pool, last_user_id=last_user_id)
+                else:
+                    RoutingCursor.objects.filter(pk=cursor_id).update(last_user_id=last_user_id)
+            _reset_sequences()
+        mark_breaches(now)
+
+
+@dataclass(frozen=True)
+class _Actor:
+    """Stands in for a user where only its presence is checked."""
+
+    pk: int
+
+
+def _row_of(instance: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _reset_sequences() -> None:
+    if connection.vendor != "postgresql":
+        return
+    from django.core.management.color import no_style
+
+    statements = connection.ops.sequence_reset_sql(no_style(), [*TABLES, RoutingCursor])
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)

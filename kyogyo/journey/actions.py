@@ -57,7 +57,7 @@ def advance(
     stages = stages or rulebook.load_stage_model()
     at = at or timezone.now()
     to_key = _stage_key(to_stage)
-    _check_inputs(stages, to_key, via, actor, reason, note)
+    check_inputs(stages, to_key, via, actor, reason, note)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=subject.pk)
         milestone = Milestone.objects.filter(subject=contact).first()
@@ -75,7 +75,7 @@ def advance(
         return write_transition(contact, milestone, state, planned, stages)
 
 
-def _check_inputs(
+def check_inputs(
     stages: StageModel, to_key: str, via: str, actor: User | None, reason: ReasonCode | None, note: str,
 ) -> None:
     target = stages.get(to_key)
@@ -143,10 +143,7 @@ def start_journey(
 ) -> Transition:
     """First touch: the subject enters the entry stage (``lead`` by default)."""
     stages = stages or rulebook.load_stage_model()
-    entry = next((s.key for s in stages.stages.values() if s.is_entry), None)
-    if entry is None:
-        raise JourneyError("no_entry_stage", "the stage model has no entry stage")
-    return advance(subject, entry, via=via, at=at, actor=actor, stages=stages)
+    return advance(subject, stages.entry_key, via=via, at=at, actor=actor, stages=stages)
 
 
 def apply_rules(

@@ -39,6 +39,14 @@ class StageModel:
     def by_id(self) -> dict[int, StageSpec]:
         return {s.id: s for s in self.stages.values()}
 
+    @property
+    def entry_key(self) -> str:
+        """Where a journey starts (the first entry stage in stage order)."""
+        for spec in self.stages.values():
+            if spec.is_entry:
+                return spec.key
+        raise JourneyError("no_entry_stage", "the stage model has no entry stage")
+
     def get(self, key: str) -> StageSpec:
         try:
             return self.stages[key]

@@ -61,7 +61,7 @@ class ActivityError(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
-def _item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
+def item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
     errors = []
     if item.type not in ActivityType.values:
         errors.append(ItemError(index, "type", "unknown_type",
@@ -107,7 +107,7 @@ def record_activities(
     result = IngestResult()
     valid: list[tuple[int, ActivityInput]] = []
     for index, item in enumerate(items):
-        errors = _item_errors(index, item, now)
+        errors = item_errors(index, item, now)
         result.errors.extend(errors)
         if not errors:
             valid.append((index, item))

@@ -30,7 +30,7 @@ def _check_mrr(mrr: object) -> None:
         raise SubscriptionError("bad_mrr", "MRR must be a whole, non-negative number of minor units")
 
 
-def _moment(on: dt.date) -> dt.datetime:
+def moment_of(on: dt.date) -> dt.datetime:
     """Journey time of a dated event: noon in the company's time zone (stable, mid-day)."""
     return dt.datetime.combine(on, dt.time(12, 0), tzinfo=timezone.get_default_timezone())
 
@@ -87,7 +87,7 @@ def change_mrr(subscription: Subscription, mrr: int, *, on: dt.date, subject: Co
     locked.mrr = mrr
     locked.save(update_fields=["mrr"])
     if kind == SubscriptionChange.Kind.EXPANSION:
-        _move_if_allowed(subject, "expanded", _moment(on), actor)
+        _move_if_allowed(subject, "expanded", moment_of(on), actor)
     return change
 
 
@@ -97,7 +97,7 @@ def renew(subscription: Subscription, *, on: dt.date, subject: Contact | None = 
     """The contract renews (MRR unchanged); the customer's journey records "renewed"."""
     if subscription.status != Subscription.Status.ACTIVE:
         raise SubscriptionError("not_active", "only an active subscription can renew")
-    return _move_if_allowed(subject, "renewed", _moment(on), actor)
+    return _move_if_allowed(subject, "renewed", moment_of(on), actor)
 
 
 @transaction.atomic
@@ -112,7 +112,7 @@ def churn(subscription: Subscription, *, on: dt.date, subject: Contact | None = 
                                                occurred_on=on, mrr_before=locked.mrr, mrr_after=0)
     locked.status, locked.ends_on, locked.mrr = Subscription.Status.CHURNED, on, 0
     locked.save(update_fields=["status", "ends_on", "mrr"])
-    _move_if_allowed(subject, "churned", _moment(on), actor)
+    _move_if_allowed(subject, "churned", moment_of(on), actor)
     return change
 
 
