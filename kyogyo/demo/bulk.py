@@ -90,7 +90,8 @@ class Writer:
         if self.vendor == "postgresql":
             return lambda v: v
         if isinstance(field, models.DateTimeField):
-            return lambda v: None if v is None else connection.ops.adapt_datetimefield_value(v)
+            # What Django's SQLite backend stores: naive UTC text (see adapt_datetimefield_value).
+            return lambda v: None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
         if isinstance(field, models.DateField):
             return lambda v: None if v is None else v.isoformat()
         return lambda v: v
@@ -114,6 +115,9 @@ def _next_ids() -> dict[type[models.Model], int]:
 @dataclass
 class _Person:
     contact: Contact
+    # contact_fields and their normalised texts, reused while the person's data stays the same
+    fields: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
     state: SubjectState = field(default_factory=SubjectState)
     milestone: dict[str, Any] | None = None
     touches: list[tuple[str, dt.datetime]] = field(default_factory=list)
@@ -183,11 +187,12 @@ class BulkDriver:
             email=spec.email.strip().lower(), first_name=spec.first_name, last_name=spec.last_name,
             title=spec.title, source=spec.source, consent=Contact.Consent.GRANTED, created_at=at,
         )
-        facts = criteria.Facts(now=at, fields=rulebook.contact_fields(contact), metrics={})
+        fields = rulebook.contact_fields(contact)
+        facts = criteria.Facts(now=at, fields=fields, metrics={})
         contact.fit_score = scoring.fit_score(
             scoring.fit_contributions(self.book.scoring.fit_rules, facts, self.book.lists),
         )
-        self.person = _Person(contact)
+        self.person = _Person(contact, fields=fields)
         self._advance(self.stages.entry_key, at, via=Transition.Via.SYSTEM)
         self._rules(at)
         return contact.pk
@@ -236,7 +241,8 @@ class BulkDriver:
         person = self.person
         assert person is not None
         for _ in range(journey_actions.MAX_RULE_CHAIN):
-            rule = rulebook.next_rule_move(self.book, person.contact, person.state, person.touches, at)
+            rule = rulebook.next_rule_move(self.book, person.contact, person.state, person.touches, at,
+                                           fields=person.fields, texts=person.texts)
             if rule is None:
                 return
             reason = next((r for r in self.reasons.values() if r.pk == rule.reason_id), None) if rule.reason_id else None
@@ -280,7 +286,7 @@ class BulkDriver:
         at = transition["at"]
         contact = person.contact
         rules, team_pool = self.pools[stage.hands_to_id]  # type: ignore[index]
-        facts = criteria.Facts(now=at, fields=rulebook.contact_fields(contact), metrics={
+        facts = criteria.Facts(now=at, fields=person.fields, texts=person.texts, metrics={
             "fit_score": contact.fit_score, "engagement_score": contact.engagement_score,
         })
         pool = routing.choose_pool(rules, team_pool, facts, dict(self.book.lists))
@@ -392,6 +398,9 @@ class BulkDriver:
         if account.kind != Account.Kind.CUSTOMER:
             account.kind = Account.Kind.CUSTOMER
             self.customer_accounts.add(account_id)
+            if person.contact.account_id == account_id:  # the person's facts see the new kind
+                person.fields = rulebook.contact_fields(person.contact)
+                person.texts = {}
         return subscription["id"]
 
     def _change(self, subscription_id: int, kind: str, on: dt.date, before: int, after: int) -> None:

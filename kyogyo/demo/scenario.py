@@ -250,6 +250,7 @@ class Story:
         self.campaign_ids = campaign_ids
         self.staff = staff
         self.account_ids: dict[int, int] = {}
+        self._running: dict[dt.date, list[int]] = {}
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
         for index in range(self.company.people):
@@ -278,7 +279,9 @@ class Story:
 
     def campaign_at(self, rng: random.Random, at: dt.datetime) -> int | None:
         day = at.date()
-        running = [cid for cid, c in self.campaign_ids if c.starts_on <= day <= c.ends_on]
+        running = self._running.get(day)
+        if running is None:
+            running = self._running[day] = [cid for cid, c in self.campaign_ids if c.starts_on <= day <= c.ends_on]
         return rng.choice(running) if running and rng.random() < 0.7 else None
 
 

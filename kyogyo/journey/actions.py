@@ -19,6 +19,7 @@ from kyogyo.org.models import User
 
 NOTE_MAX_LENGTH = 5000
 MAX_RULE_CHAIN = 8
+VIAS = frozenset(Transition.Via.values)
 
 
 def state_of(milestone: Milestone | None, stages: StageModel) -> SubjectState:
@@ -79,7 +80,7 @@ def check_inputs(
     stages: StageModel, to_key: str, via: str, actor: User | None, reason: ReasonCode | None, note: str,
 ) -> None:
     target = stages.get(to_key)
-    if via not in Transition.Via.values:
+    if via not in VIAS:
         raise JourneyError("bad_via", f"unknown transition path {via!r}")
     if via == Transition.Via.USER and actor is None:
         raise JourneyError("actor_required", "a stage change by a user needs the acting user")

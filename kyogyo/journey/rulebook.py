@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from kyogyo.customers.models import Contact
 from kyogyo.journey import criteria
@@ -27,6 +28,11 @@ class RuleSpec:
     from_keys: frozenset[str]
     condition: dict
     reason_id: int | None
+    test: criteria.Predicate = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.test is None:
+            object.__setattr__(self, "test", criteria.compile_condition(self.condition))
 
 
 @dataclass(frozen=True)
@@ -43,13 +49,19 @@ class RuleBook:
     lists: Mapping[str, frozenset[str]]
     scoring: ScoringSpec
 
-    def rules_from(self, stage_key: str | None) -> list[RuleSpec]:
-        return [r for r in self.rules if stage_key in r.from_keys]
+    @cached_property
+    def _by_stage(self) -> dict[str | None, tuple[RuleSpec, ...]]:
+        keys = {k for r in self.rules for k in r.from_keys}
+        return {k: tuple(r for r in self.rules if k in r.from_keys) for k in keys}
+
+    def rules_from(self, stage_key: str | None) -> tuple[RuleSpec, ...]:
+        """Rules that apply to subjects in ``stage_key``, in priority order."""
+        return self._by_stage.get(stage_key, ())
 
     def first_match(self, stage_key: str | None, facts: criteria.Facts) -> RuleSpec | None:
         """The rule that moves the subject now: the first by priority whose condition holds."""
         for rule in self.rules_from(stage_key):
-            if criteria.matches(rule.condition, facts, self.lists):
+            if rule.test(facts, self.lists):
                 return rule
         return None
 
@@ -134,10 +146,13 @@ def contact_fields(contact: Contact) -> dict[str, object]:
 
 def build_facts(
     book: RuleBook, contact: Contact, at: dt.datetime, *, current_since: dt.datetime | None,
-    touches: Sequence[tuple[str, dt.datetime]] = (),
+    touches: Sequence[tuple[str, dt.datetime]] = (), fields: Mapping[str, object] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> criteria.Facts:
     """Facts about one subject at ``at``. ``touches`` are (type, time) of its activities
-    within the rule book's largest window (more is harmless)."""
+    within the rule book's largest window (more is harmless). ``fields`` and ``texts`` let a
+    caller that evaluates one subject many times reuse ``contact_fields`` and its normalised
+    texts while the person and company data stay unchanged."""
     times: dict[str, list[dt.datetime]] = defaultdict(list)
     for activity_type, when in touches:
         if when <= at:
@@ -153,7 +168,10 @@ def build_facts(
             max(0.0, (at - last).total_seconds() / 86400) if last else None
         ),
     }
-    return criteria.Facts(now=at, fields=contact_fields(contact), metrics=metrics, activity_times=times)
+    return criteria.Facts(
+        now=at, fields=fields if fields is not None else contact_fields(contact), metrics=metrics,
+        activity_times=times, texts=texts if texts is not None else {},
+    )
 
 
 def touches_for(
@@ -175,7 +193,7 @@ def touches_for(
 
 def next_rule_move(
     book: RuleBook, contact: Contact, state: SubjectState, touches: Sequence[tuple[str, dt.datetime]],
-    at: dt.datetime,
+    at: dt.datetime, *, fields: Mapping[str, object] | None = None, texts: dict[str, str] | None = None,
 ) -> RuleSpec | None:
     """The rule that moves the subject at ``at``, if any. Subjects without a journey, waiting
     on a handoff (only the receiving team moves them), or whose last move is later than
@@ -184,5 +202,8 @@ def next_rule_move(
         return None
     if state.current_since is not None and at < state.current_since:
         return None
-    facts = build_facts(book, contact, at, current_since=state.current_since, touches=touches)
+    if not book.rules_from(state.current):
+        return None
+    facts = build_facts(book, contact, at, current_since=state.current_since, touches=touches,
+                        fields=fields, texts=texts)
     return book.first_match(state.current, facts)

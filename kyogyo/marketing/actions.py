@@ -25,6 +25,7 @@ from kyogyo.scoring.engine import add_touch
 
 MAX_PAYLOAD_BYTES = 16_384
 MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
+ACTIVITY_TYPES = frozenset(ActivityType.values)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ActivityError(ValueError):
 
 def item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
     errors = []
-    if item.type not in ActivityType.values:
+    if item.type not in ACTIVITY_TYPES:
         errors.append(ItemError(index, "type", "unknown_type",
                                 f"unknown activity type {item.type!r}; known: {', '.join(ActivityType.values)}"))
     if not isinstance(item.occurred_at, dt.datetime) or item.occurred_at.tzinfo is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kyogyo.journey import criteria
 
@@ -19,6 +19,11 @@ class FitRuleSpec:
     label: str
     condition: dict
     points: int
+    test: criteria.Predicate = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.test is None:
+            object.__setattr__(self, "test", criteria.compile_condition(self.condition))
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def fit_contributions(
     return [
         Contribution(rule.label, rule.points)
         for rule in rules
-        if criteria.matches(rule.condition, facts, lists)
+        if rule.test(facts, lists)
     ]
 
 
