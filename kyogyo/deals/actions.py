@@ -72,7 +72,7 @@ def qualify(
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
-    locked = Deal.objects.select_for_update().select_related("pipeline_stage").get(pk=deal.pk)
+    locked = Deal.objects.select_for_update(of=("self",)).select_related("pipeline_stage").get(pk=deal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise DealConflict(locked)
     return locked

@@ -1,0 +1,106 @@
+"""kyogyo bench journey: how fast the bulk demo path and the action path run here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kyogyo.ops import bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmarks. `bench journey` builds a demo company with the bulk path into a new scratch "
+        "database (SQLite, and PostgreSQL when --postgres is given), then streams activities "
+        "through the action path (rules, transitions, handoffs) and prints people/s and "
+        "activities/s. Scratch databases are removed afterwards. `bench ingest` runs only the "
+        "action-path part against the configured database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
+        journey = sub.add_parser("journey", help="bulk demo path and action path, on scratch databases")
+        journey.add_argument("--people", type=int, default=1_000_000, help="people in the bulk demo (default 1,000,000)")
+        journey.add_argument("--activities", type=int, default=20_000, help="activities through the action path (default 20,000)")
+        journey.add_argument("--postgres", metavar="URL", nargs="?", const="postgres://postgres@127.0.0.1:5432/postgres",
+                             help="also run on PostgreSQL (server URL; a scratch database is created there)")
+        journey.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+        journey.add_argument("--format", choices=["text", "json"], default="text")
+        ingest = sub.add_parser("ingest", help="action path only, on the configured database")
+        ingest.add_argument("--activities", type=int, default=20_000)
+        ingest.add_argument("--batch", type=int, default=1000)
+        ingest.add_argument("--format", choices=["text", "json"], default="text")
+
+    def handle(self, *args, **options) -> None:
+        if options["what"] == "ingest":
+            figures = bench.ingest(options["activities"], batch=options["batch"])
+            data = {"activities": figures.activities, "seconds": round(figures.seconds, 2),
+                    "activities_per_second": round(figures.per_second), "transitions": figures.transitions,
+                    "handoffs": figures.handoffs}
+            self._emit(options, data, f"Action path: {figures.activities:,} activities in {figures.seconds:.1f} s = "
+                                      f"{figures.per_second:,.0f}/s ({figures.transitions:,} transitions, "
+                                      f"{figures.handoffs:,} handoffs)")
+            return
+        results = []
+        if not options["no_sqlite"]:
+            with tempfile.TemporaryDirectory(prefix="kyogyo-bench-") as scratch:
+                results.append(self._run("sqlite", f"sqlite:///{scratch}/bench.sqlite3", scratch, options))
+        if options["postgres"]:
+            results.append(self._run_postgres(options["postgres"], options))
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(results, indent=2))
+
+    def _run_postgres(self, server_url: str, options: dict) -> dict:
+        import psycopg
+
+        name = f"kyogyo_bench_{uuid.uuid4().hex[:8]}"
+        parts = urlsplit(server_url)
+        admin = psycopg.connect(server_url.replace("postgres://", "postgresql://", 1), autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = urlunsplit(parts._replace(path=f"/{name}"))
+            with tempfile.TemporaryDirectory(prefix="kyogyo-bench-") as scratch:
+                return self._run("postgresql", url, scratch, options)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+    def _run(self, label: str, url: str, scratch: str, options: dict) -> dict:
+        env = {**os.environ, "DATABASE_URL": url, "KYOGYO_DATA_DIR": scratch}
+        kyogyo = [sys.executable, "-m", "kyogyo.cli"]
+        verbose = options["format"] == "text"
+
+        def run(*args: str) -> dict:
+            completed = subprocess.run([*kyogyo, *args], env=env, capture_output=True, text=True, check=False)
+            if completed.returncode:
+                raise CommandError(f"{label}: kyogyo {' '.join(args)} failed:\n{completed.stderr[-2000:]}")
+            lines = completed.stdout.strip().splitlines()
+            return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+
+        run("init", "--no-input", "-v", "0")
+        demo = run("demo", "--size", str(options["people"]), "--seed", "1", "--format", "json")
+        people_rate = demo["people"] / demo["seconds"]
+        if verbose:
+            self.stdout.write(
+                f"[{label}] bulk demo: {demo['people']:,} people in {demo['seconds']:.1f} s = {people_rate:,.0f}/s "
+                f"({', '.join(f'{n:,} {k}' for k, n in demo['counts'].items())}); "
+                f"1,000,000 people ≈ {1_000_000 / people_rate:.0f} s"
+            )
+        ingest = run("bench", "ingest", "--activities", str(options["activities"]), "--format", "json")
+        if verbose:
+            self.stdout.write(
+                f"[{label}] action path: {ingest['activities']:,} activities in {ingest['seconds']:.1f} s = "
+                f"{ingest['activities_per_second']:,}/s ({ingest['transitions']:,} transitions, "
+                f"{ingest['handoffs']:,} handoffs)"
+            )
+        return {"database": label, "demo": demo, "people_per_second": round(people_rate), "ingest": ingest}
+
+    def _emit(self, options: dict, data: dict, text: str) -> None:
+        self.stdout.write(json.dumps(data) if options["format"] == "json" else text)
