@@ -1,0 +1,91 @@
+"""Shared test fixtures: the default configuration and a few named people built in code.
+
+Times are fixed (``T0`` is Monday 2026-04-06 10:00 in Tokyo) so SLA arithmetic is
+hand-checkable; helpers never read the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+T0 = dt.datetime(2026, 4, 6, 10, 0, tzinfo=TOKYO)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` run only when the suite runs against PostgreSQL."""
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with DATABASE_URL=postgres://…)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def defaults(db):
+    """The default teams, stages, reasons, rules, scoring and calendar."""
+    from kyogyo.ops.defaults import install_defaults
+
+    install_defaults(now=T0 - dt.timedelta(days=400))
+
+
+@pytest.fixture
+def people(defaults):
+    """Named users: a marketer, two inside-sales reps, two field-sales reps, a CSM,
+    a manager (inside sales), an admin and an outsider without a team."""
+    from kyogyo.org.models import Team, User
+
+    teams = {t.key: t for t in Team.objects.all()}
+
+    def user(username: str, team: str | None, role: str = User.Role.MEMBER) -> User:
+        return User.objects.create_user(username=username, password="pw-" + username,
+                                        team=teams[team] if team else None, role=role)
+
+    return SimpleNamespace(
+        marketer=user("marketer", Team.MARKETING),
+        is_rep=user("is_rep", Team.INSIDE_SALES),
+        is_rep2=user("is_rep2", Team.INSIDE_SALES),
+        fs_rep=user("fs_rep", Team.FIELD_SALES),
+        fs_rep2=user("fs_rep2", Team.FIELD_SALES),
+        csm=user("csm", Team.CUSTOMER_SUCCESS),
+        manager=user("manager", Team.INSIDE_SALES, User.Role.MANAGER),
+        admin=user("admin", None, User.Role.ADMIN),
+        outsider=user("outsider", None),
+    )
+
+
+@pytest.fixture
+def make_contact(defaults):
+    """Create a person (and their company) through the actions; the journey starts as lead."""
+    from kyogyo.customers import actions
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(*, at: dt.datetime = T0, employees: int | None = 500, industry: str = "software",
+             country: str = "JP", title: str = "IT Manager", email: str | None = None,
+             kind: str = "prospect", account: bool = True, **extra):
+        n = next(counter)
+        company = None
+        if account:
+            company = actions.create_account(
+                at=at, name=f"Company {n}", domain=f"company{n}.example.jp", industry=industry,
+                employee_count=employees, country=country, kind=kind,
+            )
+        return actions.create_contact(
+            at=at, account=company, email=email or f"person{n}@company{n}.example.jp",
+            first_name="Test", last_name=f"Person{n}", title=title, **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
