@@ -45,8 +45,9 @@ def people(defaults):
     teams = {t.key: t for t in Team.objects.all()}
 
     def user(username: str, team: str | None, role: str = User.Role.MEMBER) -> User:
-        return User.objects.create_user(username=username, password="pw-" + username,
-                                        team=teams[team] if team else None, role=role)
+        return User.objects.create_user(
+            username=username, password="pw-" + username, team=teams[team] if team else None, role=role
+        )
 
     return SimpleNamespace(
         marketer=user("marketer", Team.MARKETING),
@@ -68,19 +69,38 @@ def make_contact(defaults):
 
     counter = iter(range(1, 1_000_000))
 
-    def make(*, at: dt.datetime = T0, employees: int | None = 500, industry: str = "software",
-             country: str = "JP", title: str = "IT Manager", email: str | None = None,
-             kind: str = "prospect", account: bool = True, **extra):
+    def make(
+        *,
+        at: dt.datetime = T0,
+        employees: int | None = 500,
+        industry: str = "software",
+        country: str = "JP",
+        title: str = "IT Manager",
+        email: str | None = None,
+        kind: str = "prospect",
+        account: bool = True,
+        **extra,
+    ):
         n = next(counter)
         company = None
         if account:
             company = actions.create_account(
-                at=at, name=f"Company {n}", domain=f"company{n}.example.jp", industry=industry,
-                employee_count=employees, country=country, kind=kind,
+                at=at,
+                name=f"Company {n}",
+                domain=f"company{n}.example.jp",
+                industry=industry,
+                employee_count=employees,
+                country=country,
+                kind=kind,
             )
         return actions.create_contact(
-            at=at, account=company, email=email or f"person{n}@company{n}.example.jp",
-            first_name="Test", last_name=f"Person{n}", title=title, **extra,
+            at=at,
+            account=company,
+            email=email or f"person{n}@company{n}.example.jp",
+            first_name="Test",
+            last_name=f"Person{n}",
+            title=title,
+            **extra,
         )
 
     return make

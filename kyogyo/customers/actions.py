@@ -18,8 +18,18 @@ from kyogyo.org.models import User
 from kyogyo.scoring.actions import rescore_fit
 
 ACCOUNT_FIELDS = {"name", "domain", "industry", "employee_count", "country", "segment", "kind", "external_id"}
-CONTACT_FIELDS = {"account", "email", "first_name", "last_name", "title", "phone", "consent", "source",
-                  "owner", "external_id"}
+CONTACT_FIELDS = {
+    "account",
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "phone",
+    "consent",
+    "source",
+    "owner",
+    "external_id",
+}
 
 
 def _assign(instance: Any, allowed: set[str], values: dict[str, Any]) -> list[str]:
@@ -63,8 +73,12 @@ def update_account(account: Account, **values: Any) -> Account:
 
 @transaction.atomic
 def create_contact(
-    *, at: dt.datetime | None = None, actor: User | None = None, start_journey: bool = True,
-    book: rulebook.RuleBook | None = None, **values: Any,
+    *,
+    at: dt.datetime | None = None,
+    actor: User | None = None,
+    start_journey: bool = True,
+    book: rulebook.RuleBook | None = None,
+    **values: Any,
 ) -> Contact:
     """Create a person; becoming known is the first touch, so the journey starts (as a lead)."""
     _normalise_email(values)

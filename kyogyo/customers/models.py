@@ -44,7 +44,11 @@ class Contact(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT,
+        Account,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="contacts",
     )
     email = models.EmailField(_("email"), max_length=254, unique=True, null=True, blank=True)
@@ -52,13 +56,15 @@ class Contact(models.Model):
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     title = models.CharField(_("job title"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    consent = models.CharField(
-        _("consent"), max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
-    )
+    consent = models.CharField(_("consent"), max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
     source = models.CharField(_("source"), max_length=60, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="contacts",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
     )
     # Scores are maintained by kyogyo.scoring; engagement decays from engagement_at.
     fit_score = models.SmallIntegerField(_("fit score"), default=0)

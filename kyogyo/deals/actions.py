@@ -33,8 +33,11 @@ class DealConflict(DealError):
 
     def __init__(self, current: Deal):
         self.current = current
-        super().__init__("conflict", f"the deal was changed meanwhile (now version {current.version}); "
-                                     "reload it and apply your change again")
+        super().__init__(
+            "conflict",
+            f"the deal was changed meanwhile (now version {current.version}); "
+            "reload it and apply your change again",
+        )
 
 
 def _validate_money(amount: Any, currency: str) -> None:
@@ -45,9 +48,17 @@ def _validate_money(amount: Any, currency: str) -> None:
 
 
 def qualify(
-    subject: Contact, *, actor: User | None, name: str, amount: int, currency: str = "JPY",
-    expected_close: dt.date | None = None, at: dt.datetime | None = None, via: str = Transition.Via.USER,
-    campaign_id: int | None = None, note: str = "",
+    subject: Contact,
+    *,
+    actor: User | None,
+    name: str,
+    amount: int,
+    currency: str = "JPY",
+    expected_close: dt.date | None = None,
+    at: dt.datetime | None = None,
+    via: str = Transition.Via.USER,
+    campaign_id: int | None = None,
+    note: str = "",
 ) -> Deal:
     """Inside Sales qualifies a real need: the subject becomes SQL and a deal is opened,
     owned by the Field Sales rep the handoff was routed to."""
@@ -64,8 +75,14 @@ def qualify(
         row = journey_actions.advance(subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note)
         handoff = getattr(row, "handoff", None)
         return Deal.objects.create(
-            name=name, account_id=subject.account_id, contact=subject, amount=amount, currency=currency,
-            pipeline_stage=first_stage, expected_close=expected_close, created_at=at,
+            name=name,
+            account_id=subject.account_id,
+            contact=subject,
+            amount=amount,
+            currency=currency,
+            pipeline_stage=first_stage,
+            expected_close=expected_close,
+            created_at=at,
             owner_id=handoff.assigned_to_id if handoff else (actor.pk if actor else None),
             campaign_id=campaign_id,
         )
@@ -91,14 +108,17 @@ def update_deal(deal: Deal, *, expected_version: int | None = None, **values: An
         try:
             locked.full_clean(exclude=["account", "contact", "pipeline_stage", "loss_reason"])
         except ValidationError as exc:
-            raise DealError("invalid", "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise DealError(
+                "invalid", "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from exc
         locked.version += 1
         locked.save()
         return locked
 
 
-def move_deal(deal: Deal, stage: PipelineStage, *, actor: User | None = None,
-              expected_version: int | None = None) -> Deal:
+def move_deal(
+    deal: Deal, stage: PipelineStage, *, actor: User | None = None, expected_version: int | None = None
+) -> Deal:
     """Move an open deal to another open pipeline stage (win and lose have their own actions)."""
     if stage.is_closed:
         raise DealError("use_win_or_lose", "close a deal with win or lose, which record the outcome")
@@ -112,8 +132,14 @@ def move_deal(deal: Deal, stage: PipelineStage, *, actor: User | None = None,
         return locked
 
 
-def win_deal(deal: Deal, *, actor: User | None, at: dt.datetime | None = None,
-             via: str = Transition.Via.USER, expected_version: int | None = None) -> Deal:
+def win_deal(
+    deal: Deal,
+    *,
+    actor: User | None,
+    at: dt.datetime | None = None,
+    via: str = Transition.Via.USER,
+    expected_version: int | None = None,
+) -> Deal:
     """Contract signed: the deal is won and the customer is handed to Customer Success."""
     at = at or timezone.now()
     won_stage = PipelineStage.objects.filter(is_won=True).order_by("order").first()
@@ -131,8 +157,16 @@ def win_deal(deal: Deal, *, actor: User | None, at: dt.datetime | None = None,
         return locked
 
 
-def lose_deal(deal: Deal, *, actor: User | None, reason: ReasonCode, at: dt.datetime | None = None,
-              via: str = Transition.Via.USER, expected_version: int | None = None, note: str = "") -> Deal:
+def lose_deal(
+    deal: Deal,
+    *,
+    actor: User | None,
+    reason: ReasonCode,
+    at: dt.datetime | None = None,
+    via: str = Transition.Via.USER,
+    expected_version: int | None = None,
+    note: str = "",
+) -> Deal:
     """The deal is lost — to a competitor, on price, or to "no decision" — and the person goes
     where the loss reason says (nurture by default)."""
     if reason.kind != ReasonCode.Kind.LOSS:
@@ -147,7 +181,9 @@ def lose_deal(deal: Deal, *, actor: User | None, reason: ReasonCode, at: dt.date
             raise DealError("closed", "the deal is already closed")
         if locked.contact is not None:
             target = reason.sends_to.key if reason.sends_to else "nurture"
-            journey_actions.advance(locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note)
+            journey_actions.advance(
+                locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note
+            )
         locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.LOST, at, lost_stage
         locked.loss_reason = reason
         locked.version += 1

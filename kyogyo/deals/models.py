@@ -39,37 +39,59 @@ class Deal(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
         related_name="deals",
     )
     contact = models.ForeignKey(
-        "customers.Contact", verbose_name=_("primary contact"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="deals",
+        "customers.Contact",
+        verbose_name=_("primary contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
         help_text=_("The person whose journey this deal continues."),
     )
     amount = models.BigIntegerField(_("amount"), help_text=_("In minor units of the currency."))
     currency = models.CharField(_("currency"), max_length=3, default="JPY")
     pipeline_stage = models.ForeignKey(
-        PipelineStage, verbose_name=_("pipeline stage"), on_delete=models.PROTECT,
+        PipelineStage,
+        verbose_name=_("pipeline stage"),
+        on_delete=models.PROTECT,
         related_name="deals",
     )
     status = models.CharField(_("status"), max_length=5, choices=Status.choices, default=Status.OPEN)
     probability = models.PositiveSmallIntegerField(
-        _("probability %"), null=True, blank=True,
+        _("probability %"),
+        null=True,
+        blank=True,
         help_text=_("Overrides the pipeline stage's default when set."),
     )
     expected_close = models.DateField(_("expected close"), null=True, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="deals",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
     )
     loss_reason = models.ForeignKey(
-        "journey.ReasonCode", verbose_name=_("loss reason"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "journey.ReasonCode",
+        verbose_name=_("loss reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     campaign = models.ForeignKey(
-        "marketing.Campaign", verbose_name=_("source campaign"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="deals",
+        "marketing.Campaign",
+        verbose_name=_("source campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
     )
     created_at = models.DateTimeField(_("created at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

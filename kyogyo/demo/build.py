@@ -4,6 +4,7 @@ story through the chosen driver."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ class DemoResult:
     counts: dict[str, int]
 
 
-def prepare(seed: int, people: int, end: dt.date) -> tuple[list[tuple[int, scenario.CampaignSpec]], dict[str, list[int]]]:
+def prepare(
+    seed: int, people: int, end: dt.date
+) -> tuple[list[tuple[int, scenario.CampaignSpec]], dict[str, list[int]]]:
     """Staff, campaigns, competitor domains and the coverage routing rule (idempotent)."""
     install_defaults()
     teams = {t.key: t for t in Team.objects.all()}
@@ -44,32 +47,59 @@ def prepare(seed: int, people: int, end: dt.date) -> tuple[list[tuple[int, scena
     staff: dict[str, list[int]] = {}
     with transaction.atomic():
         for spec in scenario.users(people):
-            user, _ = User.objects.get_or_create(username=spec.username, defaults={
-                "first_name": spec.first_name, "last_name": spec.last_name, "team": teams[spec.team],
-                "role": spec.role, "password": password, "email": f"{spec.username}@kyogyo-demo.example",
-            })
+            user, _ = User.objects.get_or_create(
+                username=spec.username,
+                defaults={
+                    "first_name": spec.first_name,
+                    "last_name": spec.last_name,
+                    "team": teams[spec.team],
+                    "role": spec.role,
+                    "password": password,
+                    "email": f"{spec.username}@kyogyo-demo.example",
+                },
+            )
             if spec.role == "member":
                 staff.setdefault(spec.team, []).append(user.pk)
         campaign_ids = []
-        for spec in scenario.campaigns(seed, end):
-            campaign, _ = Campaign.objects.get_or_create(name=spec.name, defaults={
-                "channel": spec.channel, "starts_on": spec.starts_on, "ends_on": spec.ends_on,
-            })
-            campaign_ids.append((campaign.pk, spec))
+        for campaign_spec in scenario.campaigns(seed, end):
+            campaign, _ = Campaign.objects.get_or_create(
+                name=campaign_spec.name,
+                defaults={
+                    "channel": campaign_spec.channel,
+                    "starts_on": campaign_spec.starts_on,
+                    "ends_on": campaign_spec.ends_on,
+                },
+            )
+            campaign_ids.append((campaign.pk, campaign_spec))
         competitors = ValueList.objects.get(key="competitor_domains")
         competitors.values = sorted(set(competitors.values) | set(scenario.COMPETITORS))
         competitors.save(update_fields=["values"])
         enterprise, created = RoutingRule.objects.get_or_create(
-            team=teams[Team.FIELD_SALES], name="Enterprise accounts (1,000+ employees)",
-            defaults={"priority": 10, "condition": {"field": "account.employee_count", "op": "gte", "value": 1000}},
+            team=teams[Team.FIELD_SALES],
+            name="Enterprise accounts (1,000+ employees)",
+            defaults={
+                "priority": 10,
+                "condition": {"field": "account.employee_count", "op": "gte", "value": 1000},
+            },
         )
         if created:
             enterprise.users.set(staff[Team.FIELD_SALES][:2])
     return campaign_ids, staff
 
 
-def build(*, seed: int, people: int, end: dt.date, driver: str = "bulk", reset: bool = False,
-          progress: Progress | None = None) -> DemoResult:
+def build(
+    *,
+    seed: int,
+    people: int,
+    end: dt.date,
+    driver: str = "bulk",
+    reset: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """Build the company. ``driver`` "bulk" plans rows in memory and writes them in bulk,
+    simulating shards in ``workers`` processes (default: one per CPU for big companies);
+    "actions" calls every action one by one. Both write the same rows."""
     if reset:
         wipe_customer_data()
     existing = Contact.objects.count()
@@ -84,13 +114,15 @@ def build(*, seed: int, people: int, end: dt.date, driver: str = "bulk", reset: 
     if driver == "actions":
         from kyogyo.demo.drivers import ActionDriver
 
-        engine: scenario.Driver = ActionDriver()
+        engine = ActionDriver()
+        scenario.Story(company, engine, campaign_ids, staff).run(progress)
+        engine.finish(timezone.now())
     else:
-        from kyogyo.demo.bulk import BulkDriver
+        from kyogyo.demo.loader import Loader
 
-        engine = BulkDriver()
-    scenario.Story(company, engine, campaign_ids, staff).run(progress)
-    engine.finish(timezone.now())  # type: ignore[attr-defined]
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if people >= 20_000 else 1
+        Loader(company, campaign_ids, staff, workers=workers).load(timezone.now(), progress)
     return DemoResult(people, time.monotonic() - started, driver, counts())
 
 
@@ -102,17 +134,29 @@ def counts() -> dict[str, int]:
     from kyogyo.success.models import NpsResponse, Subscription
 
     return {
-        "accounts": Account.objects.count(), "contacts": Contact.objects.count(),
-        "activities": Activity.objects.count(), "transitions": Transition.objects.count(),
-        "handoffs": Handoff.objects.count(), "deals": Deal.objects.count(),
-        "subscriptions": Subscription.objects.count(), "nps_answers": NpsResponse.objects.count(),
+        "accounts": Account.objects.count(),
+        "contacts": Contact.objects.count(),
+        "activities": Activity.objects.count(),
+        "transitions": Transition.objects.count(),
+        "handoffs": Handoff.objects.count(),
+        "deals": Deal.objects.count(),
+        "subscriptions": Subscription.objects.count(),
+        "nps_answers": NpsResponse.objects.count(),
     }
 
 
 CUSTOMER_TABLES = [
-    "success_npsresponse", "success_subscriptionchange", "success_subscription", "handoffs_handoff",
-    "journey_milestone", "journey_transition", "deals_deal", "marketing_activity", "customers_contact",
-    "customers_account", "handoffs_routingcursor",
+    "success_npsresponse",
+    "success_subscriptionchange",
+    "success_subscription",
+    "handoffs_handoff",
+    "journey_milestone",
+    "journey_transition",
+    "deals_deal",
+    "marketing_activity",
+    "customers_contact",
+    "customers_account",
+    "handoffs_routingcursor",
 ]
 
 
@@ -123,5 +167,5 @@ def wipe_customer_data() -> None:
             cursor.execute(f"TRUNCATE {', '.join(CUSTOMER_TABLES)} RESTART IDENTITY CASCADE")
         else:
             for table in CUSTOMER_TABLES:
-                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                cursor.execute(f"DELETE FROM {table}")
                 cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])

@@ -10,21 +10,18 @@ companies and the routing cursors."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db import models
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.actions import QUALIFIED_STAGE, WON_STAGE, DealError
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.demo.scenario import AccountSpec, HandoffView, PersonSpec
 from kyogyo.handoffs import routing
-from kyogyo.handoffs.actions import load_calendar, mark_breaches
-from kyogyo.handoffs.models import Handoff, RoutingCursor
+from kyogyo.handoffs.actions import load_calendar
+from kyogyo.handoffs.models import Handoff
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import criteria, machine, rulebook
 from kyogyo.journey.machine import JourneyError, SubjectState
@@ -36,80 +33,67 @@ from kyogyo.scoring import engine as scoring
 from kyogyo.success.actions import SubscriptionError, moment_of
 from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
 
-FLUSH_ROWS = 200_000
 TABLES: list[type[models.Model]] = [
-    Account, Contact, Activity, Transition, Milestone, Handoff, Deal, Subscription, SubscriptionChange,
-    NpsResponse,
+    Contact, Activity, Transition, Milestone, Handoff, Deal, Subscription, SubscriptionChange, NpsResponse,
 ]
 
 
-class Writer:
-    """Appends rows (dicts keyed by attribute name) and writes them in bulk with explicit ids."""
-
-    def __init__(self) -> None:
-        self.rows: dict[type[models.Model], list[dict[str, Any]]] = {m: [] for m in TABLES}
-        self.pending = 0
-        self.vendor = connection.vendor
-
-    def add(self, model: type[models.Model], row: dict[str, Any]) -> None:
-        self.rows[model].append(row)
-        self.pending += 1
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        with transaction.atomic():
-            for model in TABLES:
-                rows = self.rows[model]
-                if rows:
-                    self._write(model, rows)
-                    self.rows[model] = []
-        self.pending = 0
-
-    def _write(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-        fields = [f for f in model._meta.concrete_fields]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        table = connection.ops.quote_name(model._meta.db_table)
-        convert = [self._converter(f) for f in fields]
-        names = [f.attname for f in fields]
-        tuples = [tuple(c(row.get(n)) for c, n in zip(convert, names, strict=True)) for row in rows]
-        raw = connection.connection
-        if self.vendor == "postgresql":
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for values in tuples:
-                    copy.write_row(values)
-        else:
-            marks = ", ".join("?" for _ in fields)
-            raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuples)
-
-    def _converter(self, field: models.Field) -> Callable[[Any], Any]:
-        if isinstance(field, models.JSONField):
-            return lambda v: None if v is None else json.dumps(v)
-        if isinstance(field, models.CharField | models.TextField):
-            return lambda v: None if v is None else str(v)  # plain text, not a choices enum
-        if self.vendor == "postgresql":
-            return lambda v: v
-        if isinstance(field, models.DateTimeField):
-            # What Django's SQLite backend stores: naive UTC text (see adapt_datetimefield_value).
-            return lambda v: None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
-        if isinstance(field, models.DateField):
-            return lambda v: None if v is None else v.isoformat()
-        return lambda v: v
+def placeholder(pool_no: int, k: int, pools: int) -> int:
+    """Stands for "the k-th user the rotation of pool ``pool_no`` hands out in this shard";
+    negative so it can never be a real id. ``loader`` resolves it once the rotation's
+    position at the start of the shard is known."""
+    return -(1 + pool_no + pools * k)
 
 
-def _next_ids() -> dict[type[models.Model], int]:
-    ids = {}
-    for model in [*TABLES, RoutingCursor]:
-        if model is Milestone:
-            continue
-        ids[model] = (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT name, seq FROM sqlite_sequence")
-            seqs = dict(cursor.fetchall())
-        for model in ids:
-            ids[model] = max(ids[model], seqs.get(model._meta.db_table, 0) + 1)
-    return ids
+def unplace(value: int, pools: int) -> tuple[int, int]:
+    n = -value - 1
+    return n % pools, n // pools
+
+
+@dataclass
+class BulkConfig:
+    """Everything a shard needs, read from the database once before the shards fork."""
+
+    book: rulebook.RuleBook
+    calendar: Any
+    reasons: dict[tuple[str, str], ReasonCode]
+    pipeline: dict[str, PipelineStage]
+    pools: dict[int, tuple[list[tuple[dict | None, routing.Pool]], routing.Pool]]
+    pool_keys: list[str]
+    company: Any  # scenario.Company
+    account_ids: dict[int, int]  # company index → account id
+    churned_accounts: frozenset[int]
+
+    @classmethod
+    def load(cls, company: Any, account_ids: dict[int, int]) -> BulkConfig:
+        pools = {team.pk: routing.load_pools(team.pk) for team in Team.objects.order_by("pk")}
+        keys = [pool.key for rules, team_pool in pools.values() for pool in [*(p for _, p in rules), team_pool]]
+        return cls(
+            book=rulebook.load(),
+            calendar=load_calendar(),
+            reasons={(r.kind, r.key): r for r in ReasonCode.objects.select_related("sends_to")},
+            pipeline={p.key: p for p in PipelineStage.objects.order_by("order")},
+            pools=pools,
+            pool_keys=keys,
+            company=company,
+            account_ids=account_ids,
+            churned_accounts=frozenset(
+                Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list("account_id", flat=True)
+            ),
+        )
+
+
+@dataclass
+class ShardResult:
+    """A shard's rows with shard-local ids (1, 2, …) and rotation placeholders."""
+
+    shard: int
+    people: int
+    rows: dict[type[models.Model], list[dict[str, Any]]]
+    pools_first_used: list[int]
+    assignments: dict[int, int]
+    rehash: set[int]  # local contact ids whose chain includes a placeholder actor
+    customer_accounts: set[int]
 
 
 @dataclass
@@ -138,25 +122,32 @@ class _Person:
 
 
 class BulkDriver:
-    def __init__(self) -> None:
-        self.book = rulebook.load()
+    """Simulates one shard. Ids are shard-local; round-robin assignees are placeholders."""
+
+    def __init__(self, config: BulkConfig, shard: int = 0) -> None:
+        self.config = config
+        self.shard = shard
+        self.book = config.book
         self.stages = self.book.stages
-        self.calendar = load_calendar()
-        self.writer = Writer()
-        self.ids = _next_ids()
-        self.reasons = {(r.kind, r.key): r for r in ReasonCode.objects.select_related("sends_to")}
-        self.pipeline = {p.key: p for p in PipelineStage.objects.all()}
-        self.first_open_stage = PipelineStage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
-        self.won_stage = PipelineStage.objects.filter(is_won=True).order_by("order").first()
-        self.lost_stage = PipelineStage.objects.filter(is_lost=True).order_by("order").first()
-        self.pools = {team.pk: routing.load_pools(team.pk) for team in Team.objects.all()}
-        self.cursors = {c.pool: [c.pk, c.last_user_id, False] for c in RoutingCursor.objects.all()}
+        self.calendar = config.calendar
+        self.reasons = config.reasons
+        self.reason_by_id = {r.pk: r for r in config.reasons.values()}
+        self.pipeline = config.pipeline
+        open_stages = [p for p in config.pipeline.values() if not p.is_closed]
+        self.first_open_stage = open_stages[0] if open_stages else None
+        self.won_stage = next((p for p in config.pipeline.values() if p.is_won), None)
+        self.lost_stage = next((p for p in config.pipeline.values() if p.is_lost), None)
+        self.pool_no = {key: n for n, key in enumerate(config.pool_keys)}
+        self.ids: dict[type[models.Model], int] = dict.fromkeys(TABLES, 1)
+        self.rows: dict[type[models.Model], list[dict[str, Any]]] = {m: [] for m in TABLES}
         self.accounts: dict[int, Account] = {}
-        self.new_accounts: list[int] = []
+        self.account_index = {account_id: index for index, account_id in config.account_ids.items()}
+        self.assignments: dict[int, int] = {}
+        self.pools_first_used: list[int] = []
+        self.rehash: set[int] = set()
         self.customer_accounts: set[int] = set()
-        self.churned_accounts: set[int] = set(
-            Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list("account_id", flat=True)
-        )
+        self.churned_accounts: set[int] = set(config.churned_accounts)
+        self.people = 0
         self.person: _Person | None = None
 
     def _id(self, model: type[models.Model]) -> int:
@@ -171,21 +162,37 @@ class BulkDriver:
     # ---------------------------------------------------------------- records
 
     def account(self, spec: AccountSpec, at: dt.datetime) -> int:
-        account = Account(
-            pk=self._id(Account), name=spec.name, domain=spec.domain, industry=spec.industry,
-            employee_count=spec.employee_count, country=spec.country, segment=spec.segment, kind=spec.kind,
-            created_at=at,
-        )
-        self.accounts[account.pk] = account
-        self.new_accounts.append(account.pk)
-        return account.pk
+        raise NotImplementedError("the loader writes companies before the shards run")
+
+    def _account(self, account_id: int) -> Account:
+        """The company as the actions would read it (built from its spec on first use)."""
+        account = self.accounts.get(account_id)
+        if account is None:
+            company = self.config.company
+            index = self.account_index[account_id]
+            spec = company.account(index) if index >= 0 else next(
+                a for a in company.all_specials() if a.index == index
+            )
+            account = self.accounts[account_id] = Account(
+                pk=account_id, name=spec.name, domain=spec.domain, industry=spec.industry,
+                employee_count=spec.employee_count, country=spec.country, segment=spec.segment,
+                kind=spec.kind, created_at=company.start_moment,
+            )
+        return account
 
     def contact(self, spec: PersonSpec, account_id: int | None, at: dt.datetime) -> int:
         self._finish_person()
+        self.people += 1
         contact = Contact(
-            pk=self._id(Contact), account=self.accounts[account_id] if account_id else None,
-            email=spec.email.strip().lower(), first_name=spec.first_name, last_name=spec.last_name,
-            title=spec.title, source=spec.source, consent=Contact.Consent.GRANTED, created_at=at,
+            pk=self._id(Contact),
+            account=self._account(account_id) if account_id else None,
+            email=spec.email.strip().lower(),
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            title=spec.title,
+            source=spec.source,
+            consent=Contact.Consent.GRANTED,
+            created_at=at,
         )
         fields = rulebook.contact_fields(contact)
         facts = criteria.Facts(now=at, fields=fields, metrics={})
@@ -197,25 +204,38 @@ class BulkDriver:
         self._rules(at)
         return contact.pk
 
-    def activity(self, contact_id: int, type: str, at: dt.datetime, campaign_id: int | None, source: str,
-                 payload: dict) -> None:
-        self._record_activity(ActivityInput(contact_id, type, at, source=source, campaign_id=campaign_id,
-                                            payload=payload))
+    def activity(
+        self, contact_id: int, type: str, at: dt.datetime, campaign_id: int | None, source: str, payload: dict
+    ) -> None:
+        self._record_activity(
+            ActivityInput(contact_id, type, at, source=source, campaign_id=campaign_id, payload=payload)
+        )
 
     def _record_activity(self, item: ActivityInput) -> None:
         person = self._current(item.contact_id)
         errors = item_errors(0, item, item.occurred_at)
         if errors:
             raise ActivityError(errors)
-        person.activities.append({
-            "id": self._id(Activity), "contact_id": item.contact_id, "type": item.type,
-            "occurred_at": item.occurred_at, "source": item.source, "campaign_id": item.campaign_id,
-            "actor_id": item.actor_id, "payload": item.payload or {}, "external_id": item.external_id,
-        })
+        person.activities.append(
+            {
+                "id": self._id(Activity),
+                "contact_id": item.contact_id,
+                "type": item.type,
+                "occurred_at": item.occurred_at,
+                "source": item.source,
+                "campaign_id": item.campaign_id,
+                "actor_id": item.actor_id,
+                "payload": item.payload or {},
+                "external_id": item.external_id,
+            }
+        )
         contact = person.contact
         contact.engagement_score, contact.engagement_at = scoring.add_touch(
-            contact.engagement_score, contact.engagement_at, item.occurred_at,
-            self.book.scoring.weights.get(item.type, 0.0), self.book.scoring.half_life_days,
+            contact.engagement_score,
+            contact.engagement_at,
+            item.occurred_at,
+            self.book.scoring.weights.get(item.type, 0.0),
+            self.book.scoring.half_life_days,
         )
         if contact.last_activity_at is None or item.occurred_at > contact.last_activity_at:
             contact.last_activity_at = item.occurred_at
@@ -241,36 +261,74 @@ class BulkDriver:
         person = self.person
         assert person is not None
         for _ in range(journey_actions.MAX_RULE_CHAIN):
-            rule = rulebook.next_rule_move(self.book, person.contact, person.state, person.touches, at,
-                                           fields=person.fields, texts=person.texts)
+            rule = rulebook.next_rule_move(
+                self.book,
+                person.contact,
+                person.state,
+                person.touches,
+                at,
+                fields=person.fields,
+                texts=person.texts,
+            )
             if rule is None:
                 return
-            reason = next((r for r in self.reasons.values() if r.pk == rule.reason_id), None) if rule.reason_id else None
+            reason = self.reason_by_id.get(rule.reason_id) if rule.reason_id else None
             try:
-                self._advance(rule.to_key, at, via=Transition.Via.RULE, rule_version_id=rule.version_id,
-                              reason=reason)
+                self._advance(
+                    rule.to_key, at, via=Transition.Via.RULE, rule_version_id=rule.version_id, reason=reason
+                )
             except JourneyError as exc:
                 if exc.code in ("stale", "handoff_open"):
                     return
                 raise
 
-    def _advance(self, to_key: str, at: dt.datetime, *, via: str, actor_id: int | None = None,
-                 rule_version_id: int | None = None, reason: ReasonCode | None = None, note: str = "") -> dict:
+    def _advance(
+        self,
+        to_key: str,
+        at: dt.datetime,
+        *,
+        via: str,
+        actor_id: int | None = None,
+        rule_version_id: int | None = None,
+        reason: ReasonCode | None = None,
+        note: str = "",
+    ) -> dict:
         person = self.person
         assert person is not None
         actor = _Actor(actor_id) if actor_id else None
         journey_actions.check_inputs(self.stages, to_key, via, actor, reason, note)  # type: ignore[arg-type]
         state = person.state
-        if via != Transition.Via.HANDOFF and state.current and self.stages.get(state.current).hands_to_id \
-                and person.open_handoff is not None:
+        if (
+            via != Transition.Via.HANDOFF
+            and state.current
+            and self.stages.get(state.current).hands_to_id
+            and person.open_handoff is not None
+        ):
             raise JourneyError("handoff_open", f"the subject waits in {state.current!r} on a handoff")
-        planned = machine.plan(self.stages, state, to_key, at, via=via, actor_id=actor_id,
-                               rule_version_id=rule_version_id, reason_id=reason.pk if reason else None, note=note)
+        planned = machine.plan(
+            self.stages,
+            state,
+            to_key,
+            at,
+            via=via,
+            actor_id=actor_id,
+            rule_version_id=rule_version_id,
+            reason_id=reason.pk if reason else None,
+            note=note,
+        )
         row = {
-            "id": self._id(Transition), "subject_id": person.contact.pk, "seq": planned.seq,
-            "from_stage_id": planned.from_id, "to_stage_id": planned.to_id, "at": planned.at, "via": planned.via,
-            "actor_id": planned.actor_id, "rule_version_id": planned.rule_version_id,
-            "reason_id": planned.reason_id, "note": planned.note, "is_reentry": planned.is_reentry,
+            "id": self._id(Transition),
+            "subject_id": person.contact.pk,
+            "seq": planned.seq,
+            "from_stage_id": planned.from_id,
+            "to_stage_id": planned.to_id,
+            "at": planned.at,
+            "via": planned.via,
+            "actor_id": planned.actor_id,
+            "rule_version_id": planned.rule_version_id,
+            "reason_id": planned.reason_id,
+            "note": planned.note,
+            "is_reentry": planned.is_reentry,
             "hash": planned.hash,
         }
         person.transitions.append(row)
@@ -285,26 +343,46 @@ class BulkDriver:
         stage = self.stages.by_id[transition["to_stage_id"]]
         at = transition["at"]
         contact = person.contact
-        rules, team_pool = self.pools[stage.hands_to_id]  # type: ignore[index]
-        facts = criteria.Facts(now=at, fields=person.fields, texts=person.texts, metrics={
-            "fit_score": contact.fit_score, "engagement_score": contact.engagement_score,
-        })
+        rules, team_pool = self.config.pools[stage.hands_to_id]  # type: ignore[index]
+        facts = criteria.Facts(
+            now=at,
+            fields=person.fields,
+            texts=person.texts,
+            metrics={
+                "fit_score": contact.fit_score,
+                "engagement_score": contact.engagement_score,
+            },
+        )
         pool = routing.choose_pool(rules, team_pool, facts, dict(self.book.lists))
         assigned = None
         if pool.user_ids:
-            cursor = self.cursors.get(pool.key)
-            if cursor is None:
-                cursor = self.cursors[pool.key] = [self._id(RoutingCursor), None, True]
-            assigned = routing.next_in_rotation(pool.user_ids, cursor[1])
-            cursor[1] = assigned
-        person.handoffs.append({
-            "id": self._id(Handoff), "transition_id": transition["id"], "subject_id": contact.pk,
-            "stage_id": stage.id, "from_team_id": stage.team_id, "to_team_id": stage.hands_to_id,
-            "assigned_to_id": assigned, "created_at": at,
-            "due_at": self.calendar.add_business_hours(at, stage.sla_hours or 0),
-            "status": Handoff.Status.OPEN, "acted_at": None, "acted_by_id": None, "reason_id": None,
-            "note": "", "breached_at": None, "resolution_id": None,
-        })
+            number = self.pool_no[pool.key]
+            if number not in self.assignments:
+                self.pools_first_used.append(number)
+            k = self.assignments.get(number, 0)
+            self.assignments[number] = k + 1
+            assigned = placeholder(number, k, len(self.pool_no))
+            self.rehash.add(contact.pk)
+        person.handoffs.append(
+            {
+                "id": self._id(Handoff),
+                "transition_id": transition["id"],
+                "subject_id": contact.pk,
+                "stage_id": stage.id,
+                "from_team_id": stage.team_id,
+                "to_team_id": stage.hands_to_id,
+                "assigned_to_id": assigned,
+                "created_at": at,
+                "due_at": self.calendar.add_business_hours(at, stage.sla_hours or 0),
+                "status": Handoff.Status.OPEN,
+                "acted_at": None,
+                "acted_by_id": None,
+                "reason_id": None,
+                "note": "",
+                "breached_at": None,
+                "resolution_id": None,
+            }
+        )
 
     def _close_handoff(self, status: str, actor_id: int, at: dt.datetime, reason: ReasonCode | None) -> None:
         person = self.person
@@ -312,13 +390,26 @@ class BulkDriver:
         handoff = person.open_handoff
         assert handoff is not None
         if reason is not None:
-            target = reason.sends_to.key if reason.sends_to else self.stages.by_id[
-                next(t for t in person.transitions if t["id"] == handoff["transition_id"])["from_stage_id"]].key
+            target = (
+                reason.sends_to.key
+                if reason.sends_to
+                else self.stages.by_id[
+                    next(t for t in person.transitions if t["id"] == handoff["transition_id"])[
+                        "from_stage_id"
+                    ]
+                ].key
+            )
         else:
             target = self.stages.by_id[handoff["stage_id"]].accept_to_key
         row = self._advance(target, at, via=Transition.Via.HANDOFF, actor_id=actor_id, reason=reason)
-        handoff.update(status=status, acted_at=at, acted_by_id=actor_id, reason_id=reason.pk if reason else None,
-                       note="", resolution_id=row["id"])
+        handoff.update(
+            status=status,
+            acted_at=at,
+            acted_by_id=actor_id,
+            reason_id=reason.pk if reason else None,
+            note="",
+            resolution_id=row["id"],
+        )
         if at > handoff["due_at"] and handoff["breached_at"] is None:
             handoff["breached_at"] = handoff["due_at"]
 
@@ -336,8 +427,16 @@ class BulkDriver:
 
     # ---------------------------------------------------------------- deals
 
-    def qualify(self, contact_id: int, actor_id: int, at: dt.datetime, name: str, amount: int,
-                expected_close: dt.date, campaign_id: int | None) -> tuple[int, int | None]:
+    def qualify(
+        self,
+        contact_id: int,
+        actor_id: int,
+        at: dt.datetime,
+        name: str,
+        amount: int,
+        expected_close: dt.date,
+        campaign_id: int | None,
+    ) -> tuple[int, int | None]:
         person = self._current(contact_id)
         if person.contact.account_id is None:
             raise DealError("no_account", "a deal needs the person to belong to a company")
@@ -345,11 +444,23 @@ class BulkDriver:
         handoff = person.open_handoff
         owner = handoff["assigned_to_id"] if handoff else actor_id
         deal = {
-            "id": self._id(Deal), "name": name, "account_id": person.contact.account_id, "contact_id": contact_id,
-            "amount": amount, "currency": "JPY", "pipeline_stage_id": self.first_open_stage.pk,  # type: ignore[union-attr]
-            "status": Deal.Status.OPEN, "probability": None, "expected_close": expected_close, "owner_id": owner,
-            "loss_reason_id": None, "campaign_id": campaign_id, "created_at": at, "closed_at": None,
-            "external_id": None, "version": 1,
+            "id": self._id(Deal),
+            "name": name,
+            "account_id": person.contact.account_id,
+            "contact_id": contact_id,
+            "amount": amount,
+            "currency": "JPY",
+            "pipeline_stage_id": self.first_open_stage.pk,  # type: ignore[union-attr]
+            "status": Deal.Status.OPEN,
+            "probability": None,
+            "expected_close": expected_close,
+            "owner_id": owner,
+            "loss_reason_id": None,
+            "campaign_id": campaign_id,
+            "created_at": at,
+            "closed_at": None,
+            "external_id": None,
+            "version": 1,
         }
         person.deals[deal["id"]] = deal
         return deal["id"], owner
@@ -369,16 +480,25 @@ class BulkDriver:
     def win(self, deal_id: int, actor_id: int | None, at: dt.datetime) -> None:
         deal = self._deal(deal_id)
         self._advance(WON_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
-        deal.update(status=Deal.Status.WON, closed_at=at, pipeline_stage_id=self.won_stage.pk,  # type: ignore[union-attr]
-                    version=deal["version"] + 1)
+        deal.update(
+            status=Deal.Status.WON,
+            closed_at=at,
+            pipeline_stage_id=self.won_stage.pk,  # type: ignore[union-attr]
+            version=deal["version"] + 1,
+        )
 
     def lose(self, deal_id: int, actor_id: int | None, reason: str, at: dt.datetime) -> None:
         deal = self._deal(deal_id)
         code = self.reasons[("loss", reason)]
         target = code.sends_to.key if code.sends_to else "nurture"
         self._advance(target, at, via=Transition.Via.USER, actor_id=actor_id, reason=code)
-        deal.update(status=Deal.Status.LOST, closed_at=at, pipeline_stage_id=self.lost_stage.pk,  # type: ignore[union-attr]
-                    loss_reason_id=code.pk, version=deal["version"] + 1)
+        deal.update(
+            status=Deal.Status.LOST,
+            closed_at=at,
+            pipeline_stage_id=self.lost_stage.pk,  # type: ignore[union-attr]
+            loss_reason_id=code.pk,
+            version=deal["version"] + 1,
+        )
 
     # ---------------------------------------------------------------- customer success
 
@@ -387,9 +507,17 @@ class BulkDriver:
         assert person is not None
         returning = account_id in self.churned_accounts
         subscription = {
-            "id": self._id(Subscription), "account_id": account_id, "deal_id": deal_id, "plan": plan, "mrr": mrr,
-            "currency": "JPY", "billing_period": Subscription.BillingPeriod.MONTHLY, "starts_on": on,
-            "ends_on": None, "status": Subscription.Status.ACTIVE, "external_id": None,
+            "id": self._id(Subscription),
+            "account_id": account_id,
+            "deal_id": deal_id,
+            "plan": plan,
+            "mrr": mrr,
+            "currency": "JPY",
+            "billing_period": Subscription.BillingPeriod.MONTHLY,
+            "starts_on": on,
+            "ends_on": None,
+            "status": Subscription.Status.ACTIVE,
+            "external_id": None,
         }
         person.subscriptions[subscription["id"]] = subscription
         kind = SubscriptionChange.Kind.REACTIVATION if returning else SubscriptionChange.Kind.NEW
@@ -405,8 +533,16 @@ class BulkDriver:
 
     def _change(self, subscription_id: int, kind: str, on: dt.date, before: int, after: int) -> None:
         assert self.person is not None
-        self.person.changes.append({"id": self._id(SubscriptionChange), "subscription_id": subscription_id,
-                                    "kind": kind, "occurred_on": on, "mrr_before": before, "mrr_after": after})
+        self.person.changes.append(
+            {
+                "id": self._id(SubscriptionChange),
+                "subscription_id": subscription_id,
+                "kind": kind,
+                "occurred_on": on,
+                "mrr_before": before,
+                "mrr_after": after,
+            }
+        )
 
     def _move_if_allowed(self, stage: str, at: dt.datetime) -> None:
         state = self.person.state  # type: ignore[union-attr]
@@ -424,7 +560,11 @@ class BulkDriver:
         subscription = self._active(subscription_id)
         if mrr in (subscription["mrr"], 0):
             raise SubscriptionError("bad_mrr", "the MRR must change and stay above zero")
-        kind = SubscriptionChange.Kind.EXPANSION if mrr > subscription["mrr"] else SubscriptionChange.Kind.CONTRACTION
+        kind = (
+            SubscriptionChange.Kind.EXPANSION
+            if mrr > subscription["mrr"]
+            else SubscriptionChange.Kind.CONTRACTION
+        )
         self._change(subscription_id, kind, on, subscription["mrr"], mrr)
         subscription["mrr"] = mrr
         if kind == SubscriptionChange.Kind.EXPANSION:
@@ -443,10 +583,19 @@ class BulkDriver:
 
     def nps(self, contact_id: int, score: int, comment: str, at: dt.datetime) -> None:
         person = self._current(contact_id)
-        person.nps.append({"id": self._id(NpsResponse), "contact_id": contact_id,
-                           "account_id": person.contact.account_id, "score": score, "comment": comment,
-                           "answered_at": at})
-        self._record_activity(ActivityInput(contact_id, "survey_answer", at, source="nps", payload={"nps": score}))
+        person.nps.append(
+            {
+                "id": self._id(NpsResponse),
+                "contact_id": contact_id,
+                "account_id": person.contact.account_id,
+                "score": score,
+                "comment": comment,
+                "answered_at": at,
+            }
+        )
+        self._record_activity(
+            ActivityInput(contact_id, "survey_answer", at, source="nps", payload={"nps": score})
+        )
 
     # ---------------------------------------------------------------- writing
 
@@ -454,51 +603,31 @@ class BulkDriver:
         person, self.person = self.person, None
         if person is None:
             return
-        write = self.writer.add
-        for account_id in self.new_accounts:
-            write(Account, _row_of(self.accounts[account_id]))
-        self.new_accounts = []
-        write(Contact, _row_of(person.contact))
-        for row in person.activities:
-            write(Activity, row)
-        for row in person.transitions:
-            write(Transition, row)
+        rows = self.rows
+        rows[Contact].append(_row_of(person.contact))
+        rows[Activity] += person.activities
+        rows[Transition] += person.transitions
         state = person.state
         if state.current is not None:
-            write(Milestone, {
+            rows[Milestone].append({
                 "subject_id": person.contact.pk, "account_id": person.contact.account_id,
                 "current_stage_id": self.stages.get(state.current).id, "current_since": state.current_since,
                 "first_entered": state.first_entered, "entries": state.entries,
                 "reentry_count": state.reentry_count, "transition_count": state.transition_count,
                 "last_hash": state.last_hash,
             })
-        for row in person.handoffs:
-            write(Handoff, row)
-        for row in person.deals.values():
-            write(Deal, row)
-        for row in person.subscriptions.values():
-            write(Subscription, row)
-        for row in person.changes:
-            write(SubscriptionChange, row)
-        for row in person.nps:
-            write(NpsResponse, row)
-        if self.writer.pending >= FLUSH_ROWS:
-            self.writer.flush()
+        rows[Handoff] += person.handoffs
+        rows[Deal] += person.deals.values()
+        rows[Subscription] += person.subscriptions.values()
+        rows[SubscriptionChange] += person.changes
+        rows[NpsResponse] += person.nps
 
-    def finish(self, now: dt.datetime) -> None:
+    def result(self) -> ShardResult:
         self._finish_person()
-        self.writer.flush()
-        with transaction.atomic():
-            written = list(self.customer_accounts)
-            for start in range(0, len(written), 500):
-                Account.objects.filter(pk__in=written[start:start + 500]).update(kind=Account.Kind.CUSTOMER)
-            for pool, (cursor_id, last_user_id, new) in self.cursors.items():
-                if new:
-                    RoutingCursor.objects.create(pk=cursor_id, pool=pool, last_user_id=last_user_id)
-                else:
-                    RoutingCursor.objects.filter(pk=cursor_id).update(last_user_id=last_user_id)
-            _reset_sequences()
-        mark_breaches(now)
+        return ShardResult(
+            shard=self.shard, people=self.people, rows=self.rows, pools_first_used=self.pools_first_used,
+            assignments=self.assignments, rehash=self.rehash, customer_accounts=self.customer_accounts,
+        )
 
 
 @dataclass(frozen=True)
@@ -510,14 +639,3 @@ class _Actor:
 
 def _row_of(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
-
-
-def _reset_sequences() -> None:
-    if connection.vendor != "postgresql":
-        return
-    from django.core.management.color import no_style
-
-    statements = connection.ops.sequence_reset_sql(no_style(), [*TABLES, RoutingCursor])
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)

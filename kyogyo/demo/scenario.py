@@ -9,6 +9,11 @@ Each person's life is simulated whole, one person after another, in the same ord
 both drivers, so both produce the same rows.
 
 The mix of leads follows the book: about 10% "now", 65% "later", 25% "never".
+
+People are dealt into ``SHARDS`` shards (person i → shard i mod SHARDS) and only work at
+companies of their own shard, so shards share no state but the routing rotation. The
+canonical order is shard by shard, person by person; the bulk path simulates shards in
+parallel processes and stitches them together in that order.
 """
 
 from __future__ import annotations
@@ -22,32 +27,143 @@ from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 HISTORY_DAYS = 730
+SHARDS = 16
+SPECIAL_ACCOUNTS = [("competitor", n) for n in range(3)] + [("partner", n) for n in range(3)]
 
 SIZES = {"small": 3_000, "medium": 50_000, "large": 1_000_000}
 
-LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura",
-              "Kobayashi", "Kato", "Yoshida", "Yamada", "Sasaki", "Yamaguchi", "Matsumoto", "Inoue",
-              "Kimura", "Hayashi", "Shimizu", "Mori", "Abe", "Ikeda", "Hashimoto", "Ishikawa"]
-FIRST_NAMES = ["Haruto", "Yui", "Sota", "Aoi", "Ren", "Hina", "Yuto", "Mei", "Riku", "Sakura",
-               "Kaito", "Yuna", "Takumi", "Rin", "Daiki", "Mio", "Kenta", "Saki", "Shota", "Nana"]
-TITLES_BUYER = ["IT Manager", "Sales Director", "Head of Marketing", "VP Sales", "情報システム部長",
-                "営業本部長", "マーケティング課長", "Chief Revenue Officer", "Operations Manager"]
-TITLES_OTHER = ["Engineer", "Analyst", "Coordinator", "Sales Representative", "Assistant",
-                "営業担当", "エンジニア", "Consultant"]
-INDUSTRIES = ["software", "it_services", "manufacturing", "finance", "retail", "healthcare",
-              "logistics", "construction", "education", "media"]
-COMPANY_WORDS = ["Sakura", "Fuji", "Kaze", "Hikari", "Mirai", "Aozora", "Midori", "Tsubasa",
-                 "Yamato", "Kizuna", "Hoshi", "Umi", "Daichi", "Asahi", "Nami", "Kumo"]
+LAST_NAMES = [
+    "Sato",
+    "Suzuki",
+    "Takahashi",
+    "Tanaka",
+    "Watanabe",
+    "Ito",
+    "Yamamoto",
+    "Nakamura",
+    "Kobayashi",
+    "Kato",
+    "Yoshida",
+    "Yamada",
+    "Sasaki",
+    "Yamaguchi",
+    "Matsumoto",
+    "Inoue",
+    "Kimura",
+    "Hayashi",
+    "Shimizu",
+    "Mori",
+    "Abe",
+    "Ikeda",
+    "Hashimoto",
+    "Ishikawa",
+]
+FIRST_NAMES = [
+    "Haruto",
+    "Yui",
+    "Sota",
+    "Aoi",
+    "Ren",
+    "Hina",
+    "Yuto",
+    "Mei",
+    "Riku",
+    "Sakura",
+    "Kaito",
+    "Yuna",
+    "Takumi",
+    "Rin",
+    "Daiki",
+    "Mio",
+    "Kenta",
+    "Saki",
+    "Shota",
+    "Nana",
+]
+TITLES_BUYER = [
+    "IT Manager",
+    "Sales Director",
+    "Head of Marketing",
+    "VP Sales",
+    "情報システム部長",
+    "営業本部長",
+    "マーケティング課長",
+    "Chief Revenue Officer",
+    "Operations Manager",
+]
+TITLES_OTHER = [
+    "Engineer",
+    "Analyst",
+    "Coordinator",
+    "Sales Representative",
+    "Assistant",
+    "営業担当",
+    "エンジニア",
+    "Consultant",
+]
+INDUSTRIES = [
+    "software",
+    "it_services",
+    "manufacturing",
+    "finance",
+    "retail",
+    "healthcare",
+    "logistics",
+    "construction",
+    "education",
+    "media",
+]
+COMPANY_WORDS = [
+    "Sakura",
+    "Fuji",
+    "Kaze",
+    "Hikari",
+    "Mirai",
+    "Aozora",
+    "Midori",
+    "Tsubasa",
+    "Yamato",
+    "Kizuna",
+    "Hoshi",
+    "Umi",
+    "Daichi",
+    "Asahi",
+    "Nami",
+    "Kumo",
+]
 COMPANY_KINDS = ["Systems", "Works", "Holdings", "Solutions", "Labs", "Trading", "Industries", "Tech"]
-CHANNELS = ["paid_search", "organic_search", "social", "event", "webinar", "referral", "email",
-            "display", "partner"]
+CHANNELS = [
+    "paid_search",
+    "organic_search",
+    "social",
+    "event",
+    "webinar",
+    "referral",
+    "email",
+    "display",
+    "partner",
+]
 CONTENT = ["whitepaper", "case_study", "ebook", "webinar_recording", "price_sheet", "checklist"]
 FREE_MAIL = ["gmail.com", "yahoo.co.jp", "outlook.jp", "icloud.com"]
 COMPETITORS = ["rivalcrm.example", "otherfunnel.example"]
-LOSS_REASONS = [("no_decision", 35), ("competitor_chosen", 20), ("price", 20), ("timing", 12),
-                ("feature_gap", 8), ("no_fit", 5)]
-NPS_COMMENTS = ["Great onboarding.", "サポートが丁寧です。", "Reports are slow.", "価格が高い。",
-                "The dashboard changed how our teams meet.", "", "", ""]
+LOSS_REASONS = [
+    ("no_decision", 35),
+    ("competitor_chosen", 20),
+    ("price", 20),
+    ("timing", 12),
+    ("feature_gap", 8),
+    ("no_fit", 5),
+]
+NPS_COMMENTS = [
+    "Great onboarding.",
+    "サポートが丁寧です。",
+    "Reports are slow.",
+    "価格が高い。",
+    "The dashboard changed how our teams meet.",
+    "",
+    "",
+    "",
+]
 
 # team key → (members, managers); scaled for larger companies
 TEAM_SIZES = {"marketing": 3, "inside_sales": 6, "field_sales": 6, "customer_success": 4}
@@ -105,16 +221,25 @@ class Driver(Protocol):
 
     def account(self, spec: AccountSpec, at: dt.datetime) -> int: ...
     def contact(self, spec: PersonSpec, account_id: int | None, at: dt.datetime) -> int: ...
-    def activity(self, contact_id: int, type: str, at: dt.datetime, campaign_id: int | None,
-                 source: str, payload: dict) -> None: ...
+    def activity(
+        self, contact_id: int, type: str, at: dt.datetime, campaign_id: int | None, source: str, payload: dict
+    ) -> None: ...
     def tick(self, contact_id: int, at: dt.datetime) -> None: ...
     def stage(self, contact_id: int) -> str | None: ...
     def open_handoff(self, contact_id: int) -> HandoffView | None: ...
     def accept(self, contact_id: int, actor_id: int, at: dt.datetime) -> None: ...
     def reject(self, contact_id: int, actor_id: int, reason: str, at: dt.datetime) -> None: ...
     def move(self, contact_id: int, stage: str, actor_id: int, at: dt.datetime) -> None: ...
-    def qualify(self, contact_id: int, actor_id: int, at: dt.datetime, name: str, amount: int,
-                expected_close: dt.date, campaign_id: int | None) -> tuple[int, int | None]: ...
+    def qualify(
+        self,
+        contact_id: int,
+        actor_id: int,
+        at: dt.datetime,
+        name: str,
+        amount: int,
+        expected_close: dt.date,
+        campaign_id: int | None,
+    ) -> tuple[int, int | None]: ...
     def move_deal(self, deal_id: int, pipeline_stage: str) -> None: ...
     def win(self, deal_id: int, actor_id: int | None, at: dt.datetime) -> None: ...
     def lose(self, deal_id: int, actor_id: int | None, reason: str, at: dt.datetime) -> None: ...
@@ -146,7 +271,9 @@ def users(people: int) -> list[UserSpec]:
         short = "".join(w[0] for w in team.split("_"))
         for n in range(members * scale + 1):
             role = "manager" if n == 0 else "member"
-            specs.append(UserSpec(f"{short}{n:02d}", rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), team, role))
+            specs.append(
+                UserSpec(f"{short}{n:02d}", rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), team, role)
+            )
     return specs
 
 
@@ -158,8 +285,14 @@ def campaigns(seed: int, end: dt.date) -> list[CampaignSpec]:
         begins = start + dt.timedelta(days=30 * month)
         for channel in rng.sample(CHANNELS, 2):
             label = rng.choice(CONTENT).replace("_", " ")
-            specs.append(CampaignSpec(f"{begins:%Y-%m} {channel} — {label}", channel, begins,
-                                      begins + dt.timedelta(days=rng.randint(20, 60))))
+            specs.append(
+                CampaignSpec(
+                    f"{begins:%Y-%m} {channel} — {label}",
+                    channel,
+                    begins,
+                    begins + dt.timedelta(days=rng.randint(20, 60)),
+                )
+            )
     return specs
 
 
@@ -170,7 +303,7 @@ class Company:
         self.seed = seed
         self.people = people
         self.end = end
-        self.accounts_count = max(1, people // 3)
+        self.accounts_count = max(SHARDS, people // 3)
         self.end_moment = dt.datetime.combine(end, dt.time(0, 0), tzinfo=TOKYO)
         self.start_moment = self.end_moment - dt.timedelta(days=HISTORY_DAYS)
 
@@ -179,19 +312,47 @@ class Company:
         name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)} {index}"
         size = int(min(20_000, rng.paretovariate(1.1) * 12))
         return AccountSpec(
-            index=index, name=name, domain=f"{name.split()[0].lower()}{index}.example.jp",
-            industry=rng.choice(INDUSTRIES), employee_count=size,
+            index=index,
+            name=name,
+            domain=f"{name.split()[0].lower()}{index}.example.jp",
+            industry=rng.choice(INDUSTRIES),
+            employee_count=size,
             country="JP" if rng.random() < 0.85 else rng.choice(["US", "SG", "KR", "DE"]),
-            segment=segment_of(size), kind="prospect",
+            segment=segment_of(size),
+            kind="prospect",
         )
 
-    def special_account(self, kind: str, rng: random.Random) -> AccountSpec:
+    def special_account(self, kind: str, number: int) -> AccountSpec:
         """Competitors and partners: a handful of companies, shared by many people."""
-        number = rng.randrange(3)
         index = -(1 + number + (0 if kind == "competitor" else 10))
-        domain = COMPETITORS[number % len(COMPETITORS)] if kind == "competitor" else f"partner{number}.example.jp"
-        return AccountSpec(index=index, name=f"{kind.title()} {number}", domain=domain, industry="software",
-                           employee_count=200, country="JP", segment=segment_of(200), kind=kind)
+        domain = (
+            COMPETITORS[number % len(COMPETITORS)] if kind == "competitor" else f"partner{number}.example.jp"
+        )
+        return AccountSpec(
+            index=index,
+            name=f"{kind.title()} {number}",
+            domain=domain,
+            industry="software",
+            employee_count=200,
+            country="JP",
+            segment=segment_of(200),
+            kind=kind,
+        )
+
+    def account_index(self, person: int, rng: random.Random) -> int:
+        """A company of the person's own shard."""
+        shard = person % SHARDS
+        return shard + SHARDS * rng.randrange((self.accounts_count - shard + SHARDS - 1) // SHARDS)
+
+    def all_specials(self) -> list[AccountSpec]:
+        return [self.special_account(kind, n) for kind, n in SPECIAL_ACCOUNTS]
+
+    def all_accounts(self) -> list[AccountSpec]:
+        """Every company, regular ones by index, then competitors and partners."""
+        return [self.account(i) for i in range(self.accounts_count)] + self.all_specials()
+
+    def shard(self, shard: int) -> range:
+        return range(shard, self.people, SHARDS)
 
     def person(self, index: int) -> PersonSpec:
         rng = random.Random(f"{self.seed}:person:{index}")
@@ -203,16 +364,30 @@ class Company:
         if intent == "never":
             kind = rng.choice(["competitor", "partner", "student", "free_mail", "free_mail"])
             if kind in ("competitor", "partner"):
-                account = self.special_account(kind, rng)
-                return PersonSpec(index, account, f"{local}@{account.domain}", first, last,
-                                  rng.choice(TITLES_OTHER), source, intent)
+                account = self.special_account(kind, rng.randrange(3))
+                return PersonSpec(
+                    index,
+                    account,
+                    f"{local}@{account.domain}",
+                    first,
+                    last,
+                    rng.choice(TITLES_OTHER),
+                    source,
+                    intent,
+                )
             if kind == "student":
-                return PersonSpec(index, None, f"{local}@u-tokyo.ac.jp", first, last, "Student", source, intent)
-            return PersonSpec(index, None, f"{local}@{rng.choice(FREE_MAIL)}", first, last, "", source, intent)
+                return PersonSpec(
+                    index, None, f"{local}@u-tokyo.ac.jp", first, last, "Student", source, intent
+                )
+            return PersonSpec(
+                index, None, f"{local}@{rng.choice(FREE_MAIL)}", first, last, "", source, intent
+            )
         # Buyers cluster in bigger, well-fitting companies; browsers anywhere.
         tries = 3 if intent == "now" else 1
-        account = max((self.account(rng.randrange(self.accounts_count)) for _ in range(tries)),
-                      key=lambda a: a.employee_count)
+        account = max(
+            (self.account(self.account_index(index, rng)) for _ in range(tries)),
+            key=lambda a: a.employee_count,
+        )
         title = rng.choice(TITLES_BUYER if rng.random() < (0.8 if intent == "now" else 0.4) else TITLES_OTHER)
         return PersonSpec(index, account, f"{local}@{account.domain}", first, last, title, source, intent)
 
@@ -243,8 +418,13 @@ def deal_amount(rng: random.Random, employees: int) -> int:
 class Story:
     """Runs each person's life against a driver."""
 
-    def __init__(self, company: Company, driver: Driver, campaign_ids: list[tuple[int, CampaignSpec]],
-                 staff: dict[str, list[int]]):
+    def __init__(
+        self,
+        company: Company,
+        driver: Driver,
+        campaign_ids: list[tuple[int, CampaignSpec]],
+        staff: dict[str, list[int]],
+    ):
         self.company = company
         self.driver = driver
         self.campaign_ids = campaign_ids
@@ -252,13 +432,26 @@ class Story:
         self.account_ids: dict[int, int] = {}
         self._running: dict[dt.date, list[int]] = {}
 
+    def create_accounts(self) -> dict[int, int]:
+        """All companies first (a CRM's imported company list), so their ids do not depend
+        on which person reaches them first."""
+        for spec in self.company.all_accounts():
+            self.account_ids[spec.index] = self.driver.account(spec, self.company.start_moment)
+        return self.account_ids
+
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
-        for index in range(self.company.people):
+        """The whole company in canonical order (companies, then shard by shard)."""
+        self.create_accounts()
+        done = 0
+        for shard in range(SHARDS):
+            self.run_shard(shard)
+            done += len(self.company.shard(shard))
+            if progress:
+                progress(done, self.company.people)
+
+    def run_shard(self, shard: int) -> None:
+        for index in self.company.shard(shard):
             self.live(index)
-            if progress and (index + 1) % 1000 == 0:
-                progress(index + 1, self.company.people)
-        if progress:
-            progress(self.company.people, self.company.people)
 
     # -------------------------------------------------------------- one life
 
@@ -272,16 +465,16 @@ class Story:
         life = _Life(self, spec, rng, born)
         life.run()
 
-    def account_id(self, spec: AccountSpec, at: dt.datetime) -> int:
-        if spec.index not in self.account_ids:
-            self.account_ids[spec.index] = self.driver.account(spec, at)
+    def account_id(self, spec: AccountSpec) -> int:
         return self.account_ids[spec.index]
 
     def campaign_at(self, rng: random.Random, at: dt.datetime) -> int | None:
         day = at.date()
         running = self._running.get(day)
         if running is None:
-            running = self._running[day] = [cid for cid, c in self.campaign_ids if c.starts_on <= day <= c.ends_on]
+            running = self._running[day] = [
+                cid for cid, c in self.campaign_ids if c.starts_on <= day <= c.ends_on
+            ]
         return rng.choice(running) if running and rng.random() < 0.7 else None
 
 
@@ -290,8 +483,9 @@ def _working_time(at: dt.datetime, rng: random.Random) -> dt.datetime:
     local = at.astimezone(TOKYO)
     while local.weekday() >= 5:
         local += dt.timedelta(days=1)
-    local = local.replace(hour=rng.randint(9, 18), minute=rng.randint(0, 59), second=rng.randint(0, 59),
-                          microsecond=0)
+    local = local.replace(
+        hour=rng.randint(9, 18), minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0
+    )
     return local
 
 
@@ -315,7 +509,11 @@ class _Life:
         return self.clock if self.clock < self.end else None
 
     def touch(self, kind: str, **payload: object) -> None:
-        campaign = self.story.campaign_at(self.rng, self.clock) if kind not in ("product_usage", "support_ticket") else None
+        campaign = (
+            self.story.campaign_at(self.rng, self.clock)
+            if kind not in ("product_usage", "support_ticket")
+            else None
+        )
         self.driver.activity(self.contact_id, kind, self.clock, campaign, self.spec.source, dict(payload))
 
     def staff(self, team: str) -> int:
@@ -323,7 +521,7 @@ class _Life:
 
     def run(self) -> None:
         spec = self.spec
-        account_id = self.story.account_id(spec.account, self.clock) if spec.account else None
+        account_id = self.story.account_id(spec.account) if spec.account else None
         self.contact_id = self.driver.contact(spec, account_id, self.clock)
         self.touch("form_submission" if self.rng.random() < 0.5 else "web_visit")
         rounds = 0
@@ -334,8 +532,11 @@ class _Life:
                 if not self.engage(stage, rounds):
                     return
             elif stage == "mql":
-                if not self.handoff("inside_sales", accept_rate=0.85 if spec.intent == "now" else 0.55,
-                                    rejects=["not_reachable", "no_need_now", "no_budget", "not_a_fit"]):
+                if not self.handoff(
+                    "inside_sales",
+                    accept_rate=0.85 if spec.intent == "now" else 0.55,
+                    rejects=["not_reachable", "no_need_now", "no_budget", "not_a_fit"],
+                ):
                     return
             elif stage == "sal":
                 if not self.qualify():
@@ -362,7 +563,9 @@ class _Life:
                 if self.later(days=31) is None:
                     return False
                 self.driver.tick(self.contact_id, self.clock)
-            comes_back = self.spec.intent != "never" and self.rng.random() < (0.6 if self.spec.intent == "now" else 0.3)
+            comes_back = self.spec.intent != "never" and self.rng.random() < (
+                0.6 if self.spec.intent == "now" else 0.3
+            )
             if not comes_back:
                 return False
             if self.later(days=self.rng.uniform(30, 240)) is None:
@@ -370,9 +573,20 @@ class _Life:
         for _ in range(self.rng.randint(2, 5)):
             if self.later(days=self.rng.uniform(0.5, 6)) is None:
                 return False
-            self.touch(self.rng.choice(["content_download", "content_download", "form_submission", "event",
-                                        "web_visit", "email_click", "demo"]),
-                       asset=self.rng.choice(CONTENT))
+            self.touch(
+                self.rng.choice(
+                    [
+                        "content_download",
+                        "content_download",
+                        "form_submission",
+                        "event",
+                        "web_visit",
+                        "email_click",
+                        "demo",
+                    ]
+                ),
+                asset=self.rng.choice(CONTENT),
+            )
             if self.driver.stage(self.contact_id) != stage:
                 return True
         return self.driver.stage(self.contact_id) != stage or rounds < 2
@@ -402,8 +616,9 @@ class _Life:
             amount = deal_amount(self.rng, account.employee_count)
             close = (self.clock + dt.timedelta(days=self.rng.randint(30, 120))).date()
             campaign = self.story.campaign_at(self.rng, self.clock)
-            self.deal_id, _ = self.driver.qualify(self.contact_id, rep, self.clock, f"{account.name} — Kyogyo",
-                                                  amount, close, campaign)
+            self.deal_id, _ = self.driver.qualify(
+                self.contact_id, rep, self.clock, f"{account.name} — Kyogyo", amount, close, campaign
+            )
             self.amount = amount
             return True
         self.driver.move(self.contact_id, "nurture", rep, self.clock)
@@ -463,5 +678,9 @@ class _Life:
             elif month in (7, 18) and health > 0.6 and self.rng.random() < 0.5:
                 mrr = int(round(mrr * self.rng.uniform(1.2, 1.6), -2))
                 self.driver.change_mrr(subscription, mrr, self.clock.date(), self.contact_id)
-            if month in (1, 8, 13, 19) and self.driver.stage(self.contact_id) in ("renewed", "expanded", "onboarding"):
+            if month in (1, 8, 13, 19) and self.driver.stage(self.contact_id) in (
+                "renewed",
+                "expanded",
+                "onboarding",
+            ):
                 self.driver.tick(self.contact_id, self.clock)

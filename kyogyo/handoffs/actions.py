@@ -47,7 +47,10 @@ def _value_lists() -> dict[str, frozenset[str]]:
 
 
 def open_handoff(
-    transition: Transition, stages: StageModel, *, calendar: WorkingCalendar | None = None,
+    transition: Transition,
+    stages: StageModel,
+    *,
+    calendar: WorkingCalendar | None = None,
 ) -> Handoff:
     """Create the handoff for a transition into a handoff stage (inside its transaction)."""
     stage = stages.by_id[transition.to_stage_id]
@@ -74,7 +77,8 @@ def _check_can_act(handoff: Handoff, actor: User) -> None:
         return
     if actor.team_id != handoff.to_team_id:
         raise HandoffError(
-            "not_receiving_team", "only the receiving team or a manager can act on this handoff",
+            "not_receiving_team",
+            "only the receiving team or a manager can act on this handoff",
         )
 
 
@@ -91,8 +95,15 @@ def _lock_open(handoff: Handoff) -> Handoff:
     return locked
 
 
-def _close(handoff: Handoff, status: str, actor: User, at: dt.datetime, resolution: Transition,
-           reason: ReasonCode | None, note: str) -> Handoff:
+def _close(
+    handoff: Handoff,
+    status: str,
+    actor: User,
+    at: dt.datetime,
+    resolution: Transition,
+    reason: ReasonCode | None,
+    note: str,
+) -> Handoff:
     handoff.status = status
     handoff.acted_at = at
     handoff.acted_by = actor
@@ -101,14 +112,20 @@ def _close(handoff: Handoff, status: str, actor: User, at: dt.datetime, resoluti
     handoff.resolution = resolution
     if at > handoff.due_at and handoff.breached_at is None:
         handoff.breached_at = handoff.due_at
-    handoff.save(update_fields=["status", "acted_at", "acted_by", "reason", "note", "resolution", "breached_at"])
+    handoff.save(
+        update_fields=["status", "acted_at", "acted_by", "reason", "note", "resolution", "breached_at"]
+    )
     event = "accepted" if status == Handoff.Status.ACCEPTED else "rejected"
     transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event=event))
     return handoff
 
 
 def accept_handoff(
-    handoff: Handoff, *, actor: User, at: dt.datetime | None = None, note: str = "",
+    handoff: Handoff,
+    *,
+    actor: User,
+    at: dt.datetime | None = None,
+    note: str = "",
     stages: StageModel | None = None,
 ) -> Handoff:
     """The receiving team takes the subject: it moves to the stage's accept-to stage."""
@@ -122,14 +139,20 @@ def accept_handoff(
         target = stages.by_id[locked.stage_id].accept_to_key
         if target is None:
             raise HandoffError("no_accept_stage", "the handoff stage has no accept-to stage")
-        row = advance(locked.subject, target, via=Transition.Via.HANDOFF, at=at, actor=actor,
-                      note=note, stages=stages)
+        row = advance(
+            locked.subject, target, via=Transition.Via.HANDOFF, at=at, actor=actor, note=note, stages=stages
+        )
         return _close(locked, Handoff.Status.ACCEPTED, actor, at, row, None, note)
 
 
 def reject_handoff(
-    handoff: Handoff, *, actor: User, reason: ReasonCode, at: dt.datetime | None = None,
-    note: str = "", stages: StageModel | None = None,
+    handoff: Handoff,
+    *,
+    actor: User,
+    reason: ReasonCode,
+    at: dt.datetime | None = None,
+    note: str = "",
+    stages: StageModel | None = None,
 ) -> Handoff:
     """The receiving team refuses: the subject goes where the reason says (nurture,
     disqualified) or, for a reason without a destination, back to the sending stage."""
@@ -151,8 +174,16 @@ def reject_handoff(
             if sender is None:
                 raise HandoffError("no_sender_stage", "the handoff has no sending stage to return to")
             target = stages.by_id[sender].key
-        row = advance(locked.subject, target, via=Transition.Via.HANDOFF, at=at, actor=actor,
-                      reason=reason, note=note, stages=stages)
+        row = advance(
+            locked.subject,
+            target,
+            via=Transition.Via.HANDOFF,
+            at=at,
+            actor=actor,
+            reason=reason,
+            note=note,
+            stages=stages,
+        )
         return _close(locked, Handoff.Status.REJECTED, actor, at, row, reason, note)
 
 
@@ -162,7 +193,9 @@ def mark_breaches(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         overdue = Handoff.objects.filter(
-            status=Handoff.Status.OPEN, breached_at__isnull=True, due_at__lt=now,
+            status=Handoff.Status.OPEN,
+            breached_at__isnull=True,
+            due_at__lt=now,
         )
         ids = list(overdue.values_list("pk", flat=True))
         count = overdue.update(breached_at=F("due_at")) if ids else 0

@@ -15,12 +15,17 @@ class BusinessCalendar(models.Model):
 
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Tokyo")
     weekdays = models.JSONField(
-        _("working weekdays"), default=list, help_text=_("0 = Monday … 6 = Sunday."),
+        _("working weekdays"),
+        default=list,
+        help_text=_("0 = Monday … 6 = Sunday."),
     )
     day_start = models.TimeField(_("day starts"), default=dt.time(9, 0))
     day_end = models.TimeField(_("day ends"), default=dt.time(18, 0))
     holiday_country = models.CharField(
-        _("public holidays of"), max_length=8, blank=True, default="JP",
+        _("public holidays of"),
+        max_length=8,
+        blank=True,
+        default="JP",
         help_text=_("ISO country code for public holidays; empty for none."),
     )
 
@@ -40,6 +45,10 @@ class CalendarException(models.Model):
     is_working = models.BooleanField(_("working day"), default=False)
     name = models.CharField(_("name"), max_length=100, blank=True)
 
+    def __str__(self) -> str:
+        kind = _("working day") if self.is_working else _("closed")
+        return f"{self.date:%Y-%m-%d} ({kind}) {self.name}".strip()
+
     class Meta:
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_date_unique")]
@@ -52,7 +61,9 @@ class RoutingRule(models.Model):
     for subjects matching a condition (segment/coverage rules). Lowest priority first;
     with no matching rule, round-robin over the whole team."""
 
-    team = models.ForeignKey("org.Team", verbose_name=_("team"), on_delete=models.CASCADE, related_name="routing_rules")
+    team = models.ForeignKey(
+        "org.Team", verbose_name=_("team"), on_delete=models.CASCADE, related_name="routing_rules"
+    )
     name = models.CharField(_("name"), max_length=100)
     priority = models.PositiveSmallIntegerField(_("priority"), default=100)
     condition = models.JSONField(_("condition"), null=True, blank=True)
@@ -74,6 +85,9 @@ class RoutingCursor(models.Model):
     pool = models.CharField(max_length=60, unique=True)
     last_user_id = models.BigIntegerField(null=True)
 
+    def __str__(self) -> str:
+        return f"{self.pool} → {self.last_user_id}"
+
 
 class Handoff(models.Model):
     """A subject crossing to another team: due in business hours, accepted or rejected."""
@@ -84,36 +98,63 @@ class Handoff(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     transition = models.OneToOneField(
-        "journey.Transition", verbose_name=_("created by transition"), on_delete=models.PROTECT,
+        "journey.Transition",
+        verbose_name=_("created by transition"),
+        on_delete=models.PROTECT,
         related_name="handoff",
     )
     subject = models.ForeignKey(
-        "customers.Contact", verbose_name=_("subject"), on_delete=models.PROTECT, related_name="handoffs",
+        "customers.Contact",
+        verbose_name=_("subject"),
+        on_delete=models.PROTECT,
+        related_name="handoffs",
     )
-    stage = models.ForeignKey("journey.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+")
-    from_team = models.ForeignKey("org.Team", verbose_name=_("from team"), on_delete=models.PROTECT, related_name="+")
-    to_team = models.ForeignKey("org.Team", verbose_name=_("to team"), on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(
+        "journey.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+"
+    )
+    from_team = models.ForeignKey(
+        "org.Team", verbose_name=_("from team"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_team = models.ForeignKey(
+        "org.Team", verbose_name=_("to team"), on_delete=models.PROTECT, related_name="+"
+    )
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="handoffs",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoffs",
     )
     created_at = models.DateTimeField(_("created at"))
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     acted_at = models.DateTimeField(_("acted at"), null=True, blank=True)
     acted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("acted by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reason = models.ForeignKey(
-        "journey.ReasonCode", verbose_name=_("reject reason"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "journey.ReasonCode",
+        verbose_name=_("reject reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
     breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
     resolution = models.OneToOneField(
-        "journey.Transition", verbose_name=_("resolved by transition"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="resolved_handoff",
+        "journey.Transition",
+        verbose_name=_("resolved by transition"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resolved_handoff",
     )
 
     class Meta:

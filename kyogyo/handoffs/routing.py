@@ -45,7 +45,9 @@ def load_pools(team_id: int) -> tuple[list[tuple[dict | None, Pool]], Pool]:
 
 
 def choose_pool(
-    rules: Sequence[tuple[dict | None, Pool]], team_pool: Pool, facts: criteria.Facts,
+    rules: Sequence[tuple[dict | None, Pool]],
+    team_pool: Pool,
+    facts: criteria.Facts,
     lists: dict[str, frozenset[str]],
 ) -> Pool:
     for condition, pool in rules:
@@ -59,9 +61,14 @@ def assign(team_id: int, contact: Contact, at: dt.datetime, lists: dict[str, fro
     from kyogyo.journey.rulebook import contact_fields
 
     rules, team_pool = load_pools(team_id)
-    facts = criteria.Facts(now=at, fields=contact_fields(contact), metrics={
-        "fit_score": contact.fit_score, "engagement_score": contact.engagement_score,
-    })
+    facts = criteria.Facts(
+        now=at,
+        fields=contact_fields(contact),
+        metrics={
+            "fit_score": contact.fit_score,
+            "engagement_score": contact.engagement_score,
+        },
+    )
     pool = choose_pool(rules, team_pool, facts, lists)
     if not pool.user_ids:
         return None

@@ -65,19 +65,32 @@ def advance(
         state = state_of(milestone, stages)
         if expect_current is not None and state.current != expect_current:
             raise JourneyError(
-                "stale", f"the subject moved to {state.current!r} meanwhile (expected {expect_current!r})",
+                "stale",
+                f"the subject moved to {state.current!r} meanwhile (expected {expect_current!r})",
             )
         if via != Transition.Via.HANDOFF:
             _refuse_if_handoff_open(contact, state, stages)
         planned = machine.plan(
-            stages, state, to_key, at, via=via, actor_id=actor.pk if actor else None,
-            rule_version_id=rule_version_id, reason_id=reason.pk if reason else None, note=note,
+            stages,
+            state,
+            to_key,
+            at,
+            via=via,
+            actor_id=actor.pk if actor else None,
+            rule_version_id=rule_version_id,
+            reason_id=reason.pk if reason else None,
+            note=note,
         )
         return write_transition(contact, milestone, state, planned, stages)
 
 
 def check_inputs(
-    stages: StageModel, to_key: str, via: str, actor: User | None, reason: ReasonCode | None, note: str,
+    stages: StageModel,
+    to_key: str,
+    via: str,
+    actor: User | None,
+    reason: ReasonCode | None,
+    note: str,
 ) -> None:
     target = stages.get(to_key)
     if via not in VIAS:
@@ -104,18 +117,29 @@ def _refuse_if_handoff_open(contact: Contact, state: SubjectState, stages: Stage
 
 
 def write_transition(
-    contact: Contact, milestone: Milestone | None, state: SubjectState,
-    planned: machine.PlannedTransition, stages: StageModel,
+    contact: Contact,
+    milestone: Milestone | None,
+    state: SubjectState,
+    planned: machine.PlannedTransition,
+    stages: StageModel,
 ) -> Transition:
     """Append the planned row, update the milestones row and open the handoff.
     Call inside the transaction that locked the subject."""
     from kyogyo.handoffs import actions as handoff_actions
 
     row = Transition.objects.create(
-        subject=contact, seq=planned.seq, from_stage_id=planned.from_id, to_stage_id=planned.to_id,
-        at=planned.at, via=planned.via, actor_id=planned.actor_id,
-        rule_version_id=planned.rule_version_id, reason_id=planned.reason_id, note=planned.note,
-        is_reentry=planned.is_reentry, hash=planned.hash,
+        subject=contact,
+        seq=planned.seq,
+        from_stage_id=planned.from_id,
+        to_stage_id=planned.to_id,
+        at=planned.at,
+        via=planned.via,
+        actor_id=planned.actor_id,
+        rule_version_id=planned.rule_version_id,
+        reason_id=planned.reason_id,
+        note=planned.note,
+        is_reentry=planned.is_reentry,
+        hash=planned.hash,
     )
     new = machine.apply(state, planned)
     values = {
@@ -139,8 +163,12 @@ def write_transition(
 
 
 def start_journey(
-    subject: Contact, *, at: dt.datetime | None = None, via: str = Transition.Via.SYSTEM,
-    actor: User | None = None, stages: StageModel | None = None,
+    subject: Contact,
+    *,
+    at: dt.datetime | None = None,
+    via: str = Transition.Via.SYSTEM,
+    actor: User | None = None,
+    stages: StageModel | None = None,
 ) -> Transition:
     """First touch: the subject enters the entry stage (``lead`` by default)."""
     stages = stages or rulebook.load_stage_model()
@@ -148,7 +176,10 @@ def start_journey(
 
 
 def apply_rules(
-    subjects: Iterable[Contact], *, at: dt.datetime | None = None, book: rulebook.RuleBook | None = None,
+    subjects: Iterable[Contact],
+    *,
+    at: dt.datetime | None = None,
+    book: rulebook.RuleBook | None = None,
     at_of: Mapping[int, dt.datetime] | None = None,
 ) -> list[Transition]:
     """Run the active stage rules for ``subjects``; move those that match. Each subject is
@@ -168,15 +199,24 @@ def apply_rules(
         since = min(times.values()) - dt.timedelta(days=book.max_window_days)
         touches = rulebook.touches_for([c.pk for c in contacts], since, max(times.values()))
     for contact in contacts:
-        moved.extend(_apply_rules_to(
-            contact, milestones.get(contact.pk), touches.get(contact.pk, ()), times[contact.pk], book,
-        ))
+        moved.extend(
+            _apply_rules_to(
+                contact,
+                milestones.get(contact.pk),
+                touches.get(contact.pk, ()),
+                times[contact.pk],
+                book,
+            )
+        )
     return moved
 
 
 def _apply_rules_to(
-    contact: Contact, milestone: Milestone | None, touches: Sequence[tuple[str, dt.datetime]],
-    at: dt.datetime, book: rulebook.RuleBook,
+    contact: Contact,
+    milestone: Milestone | None,
+    touches: Sequence[tuple[str, dt.datetime]],
+    at: dt.datetime,
+    book: rulebook.RuleBook,
 ) -> list[Transition]:
     moved: list[Transition] = []
     state = state_of(milestone, book.stages)
@@ -187,8 +227,14 @@ def _apply_rules_to(
         reason = ReasonCode.objects.get(pk=rule.reason_id) if rule.reason_id else None
         try:
             row = advance(
-                contact, rule.to_key, via=Transition.Via.RULE, at=at, rule_version_id=rule.version_id,
-                reason=reason, stages=book.stages, expect_current=state.current,
+                contact,
+                rule.to_key,
+                via=Transition.Via.RULE,
+                at=at,
+                rule_version_id=rule.version_id,
+                reason=reason,
+                stages=book.stages,
+                expect_current=state.current,
             )
         except JourneyError as exc:
             if exc.code in ("stale", "handoff_open"):
@@ -200,7 +246,11 @@ def _apply_rules_to(
 
 
 def publish_rule(
-    candidate: evaluation.Candidate, *, actor: User | None = None, note: str = "", name: str = "",
+    candidate: evaluation.Candidate,
+    *,
+    actor: User | None = None,
+    note: str = "",
+    name: str = "",
     at: dt.datetime | None = None,
 ) -> RuleVersion:
     """Save ``candidate`` as the next version of its rule (creating the rule when new) and make
@@ -213,17 +263,34 @@ def publish_rule(
     with transaction.atomic():
         stage = Stage.objects.get(key=candidate.stage)
         rule, _ = Rule.objects.select_for_update().get_or_create(
-            key=candidate.key, defaults={"name": name or candidate.key, "stage": stage, "priority": candidate.priority},
+            key=candidate.key,
+            defaults={"name": name or candidate.key, "stage": stage, "priority": candidate.priority},
         )
         if rule.stage_id != stage.pk:
-            raise criteria.RuleError([criteria.RuleProblem(
-                "stage", f"rule {rule.key!r} moves subjects to {rule.stage.key!r}; make a new rule for another stage",
-            )])
+            raise criteria.RuleError(
+                [
+                    criteria.RuleProblem(
+                        "stage",
+                        f"rule {rule.key!r} moves subjects to {rule.stage.key!r}; "
+                        "make a new rule for another stage",
+                    )
+                ]
+            )
         number = (rule.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        reason = ReasonCode.objects.filter(key=candidate.reason, active=True).order_by("kind").first() if candidate.reason else None
+        reason = (
+            ReasonCode.objects.filter(key=candidate.reason, active=True).order_by("kind").first()
+            if candidate.reason
+            else None
+        )
         version = RuleVersion.objects.create(
-            rule=rule, number=number, from_stages=list(candidate.from_stages), definition=candidate.condition,
-            reason=reason, note=note, created_at=at or timezone.now(), created_by=actor,
+            rule=rule,
+            number=number,
+            from_stages=list(candidate.from_stages),
+            definition=candidate.condition,
+            reason=reason,
+            note=note,
+            created_at=at or timezone.now(),
+            created_by=actor,
         )
         rule.current_version = version
         rule.priority = candidate.priority

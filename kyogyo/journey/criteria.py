@@ -49,21 +49,48 @@ METRICS: dict[str, str] = {
 }
 
 ACTIVITY_TYPES = (
-    "web_visit", "content_download", "form_submission", "email_open", "email_click", "event",
-    "call", "meeting", "demo", "product_usage", "support_ticket", "survey_answer", "note",
+    "web_visit",
+    "content_download",
+    "form_submission",
+    "email_open",
+    "email_click",
+    "event",
+    "call",
+    "meeting",
+    "demo",
+    "product_usage",
+    "support_ticket",
+    "survey_answer",
+    "note",
 )
 
 NUMERIC_OPS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 TEXT_OPS = {
-    "eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "contains": "contains",
-    "starts_with": "starts with", "ends_with": "ends with", "in_list": "in list",
-    "not_in_list": "not in list", "is_empty": "is empty", "is_not_empty": "is not empty",
+    "eq": "=",
+    "ne": "≠",
+    "in": "in",
+    "not_in": "not in",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in_list": "in list",
+    "not_in_list": "not in list",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
 }
 NO_VALUE_OPS = {"is_empty", "is_not_empty"}
 # Symbols people type are accepted and normalised to the names above.
 OP_ALIASES = {
-    "=": "eq", "==": "eq", "!=": "ne", "≠": "ne", ">": "gt", ">=": "gte", "≥": "gte",
-    "<": "lt", "<=": "lte", "≤": "lte",
+    "=": "eq",
+    "==": "eq",
+    "!=": "ne",
+    "≠": "ne",
+    ">": "gt",
+    ">=": "gte",
+    "≥": "gte",
+    "<": "lt",
+    "<=": "lte",
+    "≤": "lte",
 }
 MAX_DEPTH = 12
 MAX_NODES = 200
@@ -154,7 +181,11 @@ def check_valid(condition: Any, *, list_keys: set[str] | None = None) -> None:
 
 
 def _validate_node(
-    node: Any, path: str, depth: int, problems: list[RuleProblem], counter: list[int],
+    node: Any,
+    path: str,
+    depth: int,
+    problems: list[RuleProblem],
+    counter: list[int],
     list_keys: set[str] | None,
 ) -> None:
     counter[0] += 1
@@ -167,11 +198,12 @@ def _validate_node(
     kinds = [k for k in ("all", "any", "not", "field", "metric", "count") if k in node]
     if len(kinds) != 1:
         found = ", ".join(str(k) for k in sorted(node, key=str)) or "nothing"
-        problems.append(RuleProblem(
-            path,
-            "a condition needs exactly one of all, any, not, field, metric, count "
-            f"(found: {found})",
-        ))
+        problems.append(
+            RuleProblem(
+                path,
+                f"a condition needs exactly one of all, any, not, field, metric, count (found: {found})",
+            )
+        )
         return
     kind = kinds[0]
     if kind in ("all", "any"):
@@ -194,14 +226,20 @@ def _validate_node(
 
 
 def _validate_field(
-    node: dict, path: str, problems: list[RuleProblem], list_keys: set[str] | None,
+    node: dict,
+    path: str,
+    problems: list[RuleProblem],
+    list_keys: set[str] | None,
 ) -> None:
     _expect_keys(node, {"field", "op", "value"}, path, problems, optional={"value"})
     name = node["field"]
     if not isinstance(name, str) or name not in FIELDS:
-        problems.append(RuleProblem(
-            f"{path}.field", f"unknown field {name!r}; known fields: {', '.join(sorted(FIELDS))}",
-        ))
+        problems.append(
+            RuleProblem(
+                f"{path}.field",
+                f"unknown field {name!r}; known fields: {', '.join(sorted(FIELDS))}",
+            )
+        )
         return
     numeric = FIELDS[name] is int
     ops = NUMERIC_OPS if numeric else TEXT_OPS
@@ -210,17 +248,23 @@ def _validate_field(
     op = normalise_op(node["op"])
     if not isinstance(op, str) or op not in ops:
         kind = "number" if numeric else "text"
-        problems.append(RuleProblem(
-            f"{path}.op",
-            f"operator {node.get('op')!r} does not apply to the {kind} field {name}; "
-            f"use one of {', '.join(ops)}",
-        ))
+        problems.append(
+            RuleProblem(
+                f"{path}.op",
+                f"operator {node.get('op')!r} does not apply to the {kind} field {name}; "
+                f"use one of {', '.join(ops)}",
+            )
+        )
         return
     _validate_value(node, op, numeric, path, problems, list_keys)
 
 
 def _validate_value(
-    node: dict, op: str, numeric: bool, path: str, problems: list[RuleProblem],
+    node: dict,
+    op: str,
+    numeric: bool,
+    path: str,
+    problems: list[RuleProblem],
     list_keys: set[str] | None,
 ) -> None:
     if op in NO_VALUE_OPS:
@@ -249,10 +293,12 @@ def _validate_value(
 def _validate_metric(node: dict, path: str, problems: list[RuleProblem]) -> None:
     _expect_keys(node, {"metric", "op", "value"}, path, problems)
     if not isinstance(node["metric"], str) or node["metric"] not in METRICS:
-        problems.append(RuleProblem(
-            f"{path}.metric",
-            f"unknown metric {node['metric']!r}; known metrics: {', '.join(METRICS)}",
-        ))
+        problems.append(
+            RuleProblem(
+                f"{path}.metric",
+                f"unknown metric {node['metric']!r}; known metrics: {', '.join(METRICS)}",
+            )
+        )
     _validate_numeric_comparison(node, path, problems)
 
 
@@ -261,28 +307,35 @@ def _validate_count(node: dict, path: str, problems: list[RuleProblem]) -> None:
     types = node["count"]
     if isinstance(types, str):
         if types not in ACTIVITY_TYPES:
-            problems.append(RuleProblem(
-                f"{path}.count",
-                f"unknown activity type {types!r}; known types: {', '.join(ACTIVITY_TYPES)}",
-            ))
+            problems.append(
+                RuleProblem(
+                    f"{path}.count",
+                    f"unknown activity type {types!r}; known types: {', '.join(ACTIVITY_TYPES)}",
+                )
+            )
     elif not isinstance(types, list) or not types:
         problems.append(RuleProblem(f"{path}.count", "expected an activity type or a list of them"))
     else:
         for i, activity_type in enumerate(types):
             if not isinstance(activity_type, str) or activity_type not in ACTIVITY_TYPES:
-                problems.append(RuleProblem(
-                    f"{path}.count[{i}]",
-                    f"unknown activity type {activity_type!r}; known types: {', '.join(ACTIVITY_TYPES)}",
-                ))
+                problems.append(
+                    RuleProblem(
+                        f"{path}.count[{i}]",
+                        f"unknown activity type {activity_type!r}; known types: {', '.join(ACTIVITY_TYPES)}",
+                    )
+                )
     if "within_days" in node:
         days = node["within_days"]
         if not _is_number(days) or days <= 0 or days > 3660:
-            problems.append(RuleProblem(
-                f"{path}.within_days", "expected a number of days greater than 0 and at most 3660",
-            ))
+            problems.append(
+                RuleProblem(
+                    f"{path}.within_days",
+                    "expected a number of days greater than 0 and at most 3660",
+                )
+            )
     _validate_numeric_comparison(node, path, problems)
     value = node.get("value")
-    if _is_number(value) and value < 0:
+    if isinstance(value, int | float) and _is_number(value) and value < 0:
         problems.append(RuleProblem(f"{path}.value", "a count cannot be negative"))
 
 
@@ -291,16 +344,22 @@ def _validate_numeric_comparison(node: dict, path: str, problems: list[RuleProbl
     if "op" in node:
         op = normalise_op(node["op"])
         if not isinstance(op, str) or op not in NUMERIC_OPS:
-            problems.append(RuleProblem(
-                f"{path}.op",
-                f"unknown operator {node['op']!r}; use one of {', '.join(NUMERIC_OPS)}",
-            ))
+            problems.append(
+                RuleProblem(
+                    f"{path}.op",
+                    f"unknown operator {node['op']!r}; use one of {', '.join(NUMERIC_OPS)}",
+                )
+            )
     if "value" in node and not _is_number(node["value"]):
         problems.append(RuleProblem(f"{path}.value", f"expected a number, got {_kind(node['value'])}"))
 
 
 def _expect_keys(
-    node: dict, allowed: set[str], path: str, problems: list[RuleProblem], optional: set[str] = frozenset(),  # type: ignore[assignment]
+    node: dict,
+    allowed: set[str],
+    path: str,
+    problems: list[RuleProblem],
+    optional: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     for key in sorted(set(node) - allowed, key=str):
         problems.append(RuleProblem(path, f"unexpected key {key!r}"))
@@ -318,8 +377,14 @@ def _is_number(value: Any) -> bool:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "true/false", int: "a number", float: "a number", str: "a text",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "a text",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -338,7 +403,9 @@ def matches(condition: dict, facts: Facts, lists: Mapping[str, frozenset[str]] |
     return _eval(condition, "when", facts, lists or {}, None)
 
 
-def _eval(node: dict, path: str, facts: Facts, lists: Mapping[str, frozenset[str]], checks: list[Check] | None) -> bool:
+def _eval(
+    node: dict, path: str, facts: Facts, lists: Mapping[str, frozenset[str]], checks: list[Check] | None
+) -> bool:
     if "all" in node:
         results = (_eval(c, f"{path}.all[{i}]", facts, lists, checks) for i, c in enumerate(node["all"]))
         return all(list(results)) if checks is not None else all(results)
@@ -366,18 +433,19 @@ def _compare_number(actual: Any, op: str, value: float) -> bool:
     # An unknown value (None, NaN, or something that is not a number) satisfies no comparison.
     if isinstance(actual, bool) or not isinstance(actual, numbers.Number) or actual != actual:
         return False
+    number: Any = actual
     try:
         if op == "eq":
-            return bool(actual == value)
+            return bool(number == value)
         if op == "ne":
-            return bool(actual != value)
+            return bool(number != value)
         if op == "gt":
-            return bool(actual > value)
+            return bool(number > value)
         if op == "gte":
-            return bool(actual >= value)
+            return bool(number >= value)
         if op == "lt":
-            return bool(actual < value)
-        return bool(actual <= value)
+            return bool(number < value)
+        return bool(number <= value)
     except TypeError:
         return False
 
@@ -484,7 +552,9 @@ def describe(node: dict) -> str:
             return f"{node['field']} {symbol}"
         return f"{node['field']} {symbol} {_show(node.get('value'))}"
     if "metric" in node:
-        return f"{METRICS.get(node['metric'], node['metric'])} {NUMERIC_OPS.get(op, op)} {_show(node['value'])}"
+        return (
+            f"{METRICS.get(node['metric'], node['metric'])} {NUMERIC_OPS.get(op, op)} {_show(node['value'])}"
+        )
     types = [node["count"]] if isinstance(node["count"], str) else node["count"]
     window = f" in {_show(node['within_days'])} days" if "within_days" in node else ""
     return f"count of {' or '.join(types)}{window} {NUMERIC_OPS.get(op, op)} {_show(node['value'])}"

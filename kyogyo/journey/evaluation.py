@@ -32,7 +32,8 @@ def _subjects_in(stage_ids: set[int], chunk: int = CHUNK) -> Iterator[list[Conta
     while True:
         ids = list(
             Milestone.objects.filter(current_stage_id__in=stage_ids, subject_id__gt=last)
-            .order_by("subject_id").values_list("subject_id", flat=True)[:chunk]
+            .order_by("subject_id")
+            .values_list("subject_id", flat=True)[:chunk]
         )
         if not ids:
             return
@@ -114,24 +115,35 @@ def validate_candidate(candidate: Candidate, book: rulebook.RuleBook) -> list[cr
         if spec is None:
             problems.append(criteria.RuleProblem(path, f"unknown stage {key!r}"))
         elif spec.hands_to_id is not None:
-            problems.append(criteria.RuleProblem(
-                path, f"subjects in {key!r} wait for the receiving team's accept or reject; "
-                "a rule cannot move them",
-            ))
+            problems.append(
+                criteria.RuleProblem(
+                    path,
+                    f"subjects in {key!r} wait for the receiving team's accept or reject; "
+                    "a rule cannot move them",
+                )
+            )
         elif candidate.stage not in spec.exits:
-            problems.append(criteria.RuleProblem(
-                path, f"the stage model does not allow {key!r} → {candidate.stage!r}",
-            ))
+            problems.append(
+                criteria.RuleProblem(
+                    path,
+                    f"the stage model does not allow {key!r} → {candidate.stage!r}",
+                )
+            )
     target = book.stages.stages[candidate.stage]
     if target.category == Stage.Category.EXIT and not candidate.reason:
-        problems.append(criteria.RuleProblem("reason", f"a rule moving to {candidate.stage!r} needs a reason code"))
+        problems.append(
+            criteria.RuleProblem("reason", f"a rule moving to {candidate.stage!r} needs a reason code")
+        )
     if candidate.reason and not ReasonCode.objects.filter(key=candidate.reason, active=True).exists():
         problems.append(criteria.RuleProblem("reason", f"unknown reason code {candidate.reason!r}"))
     return problems
 
 
 def preview(
-    candidate: Candidate, *, at: dt.datetime | None = None, sample_size: int = 20,
+    candidate: Candidate,
+    *,
+    at: dt.datetime | None = None,
+    sample_size: int = 20,
     progress: Progress | None = None,
 ) -> Preview:
     """Evaluate ``candidate`` against today's data without writing anything."""
@@ -141,9 +153,14 @@ def preview(
     if problems:
         raise criteria.RuleError(problems)
     spec = rulebook.RuleSpec(
-        rule_key=candidate.key, version_id=0, version=0, priority=candidate.priority,
-        to_key=candidate.stage, from_keys=frozenset(candidate.from_stages),
-        condition=candidate.condition, reason_id=None,
+        rule_key=candidate.key,
+        version_id=0,
+        version=0,
+        priority=candidate.priority,
+        to_key=candidate.stage,
+        from_keys=frozenset(candidate.from_stages),
+        condition=candidate.condition,
+        reason_id=None,
     )
     others = tuple(r for r in book.rules if r.rule_key != candidate.key)
     current = next((r for r in book.rules if r.rule_key == candidate.key), None)
@@ -158,8 +175,17 @@ def preview(
         milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
         touches = rulebook.touches_for([c.pk for c in contacts], at - window, at) if window else {}
         for contact in contacts:
-            _preview_one(contact, milestones[contact.pk], touches.get(contact.pk, ()), at, trial,
-                         spec, current, result, sample_size)
+            _preview_one(
+                contact,
+                milestones[contact.pk],
+                touches.get(contact.pk, ()),
+                at,
+                trial,
+                spec,
+                current,
+                result,
+                sample_size,
+            )
         if progress:
             progress(result.evaluated, total)
     return result
@@ -170,8 +196,14 @@ def _preview_one(contact, milestone, touches, at, trial, spec, current, result, 
     facts = rulebook.build_facts(trial, contact, at, current_since=state.current_since, touches=touches)
     result.evaluated += 1
     qualifies = state.current in spec.from_keys and criteria.matches(spec.condition, facts, trial.lists)
-    qualified_before = current is not None and state.current in current.from_keys and criteria.matches(
-        current.condition, facts, trial.lists,
+    qualified_before = (
+        current is not None
+        and state.current in current.from_keys
+        and criteria.matches(
+            current.condition,
+            facts,
+            trial.lists,
+        )
     )
     result.qualifying += qualifies
     result.qualifying_now += qualified_before
@@ -181,9 +213,14 @@ def _preview_one(contact, milestone, touches, at, trial, spec, current, result, 
         result.changing += 1
         result.moves[(state.current, spec.to_key)] += 1
         if len(result.sample) < sample_size:
-            result.sample.append({
-                "subject": contact.pk, "email": contact.email, "from": state.current, "to": spec.to_key,
-            })
+            result.sample.append(
+                {
+                    "subject": contact.pk,
+                    "email": contact.email,
+                    "from": state.current,
+                    "to": spec.to_key,
+                }
+            )
 
 
 def candidate_from_rule(rule: Rule) -> Candidate:
@@ -191,7 +228,10 @@ def candidate_from_rule(rule: Rule) -> Candidate:
     if version is None:
         raise ValueError(f"rule {rule.key!r} has no version")
     return Candidate(
-        key=rule.key, stage=rule.stage.key, from_stages=tuple(version.from_stages),
-        condition=version.definition, priority=rule.priority,
+        key=rule.key,
+        stage=rule.stage.key,
+        from_stages=tuple(version.from_stages),
+        condition=version.definition,
+        priority=rule.priority,
         reason=version.reason.key if version.reason else None,
     )

@@ -114,8 +114,15 @@ def timestamp_text(at: dt.datetime) -> str:
 
 
 def chain_hash(
-    previous: str, seq: int, from_id: int | None, to_id: int, at: dt.datetime, via: str,
-    actor_id: int | None, rule_version_id: int | None, reason_id: int | None,
+    previous: str,
+    seq: int,
+    from_id: int | None,
+    to_id: int,
+    at: dt.datetime,
+    via: str,
+    actor_id: int | None,
+    rule_version_id: int | None,
+    reason_id: int | None,
 ) -> str:
     micros = round(at.timestamp() * 1_000_000)
     text = f"{previous}|{seq}|{from_id}|{to_id}|{micros}|{via}|{actor_id}|{rule_version_id}|{reason_id}"
@@ -123,8 +130,15 @@ def chain_hash(
 
 
 def plan(
-    model: StageModel, state: SubjectState, to_key: str, at: dt.datetime, *, via: str,
-    actor_id: int | None = None, rule_version_id: int | None = None, reason_id: int | None = None,
+    model: StageModel,
+    state: SubjectState,
+    to_key: str,
+    at: dt.datetime,
+    *,
+    via: str,
+    actor_id: int | None = None,
+    rule_version_id: int | None = None,
+    reason_id: int | None = None,
     note: str = "",
 ) -> PlannedTransition:
     """Check a move against the model and the subject's history; return the row to write."""
@@ -140,11 +154,21 @@ def plan(
     source_id = model.get(state.current).id if state.current else None
     seq = state.transition_count + 1
     return PlannedTransition(
-        seq=seq, from_key=state.current, to_key=to_key, from_id=source_id, to_id=target.id,
-        at=at, via=via, actor_id=actor_id, rule_version_id=rule_version_id, reason_id=reason_id,
-        note=note, is_reentry=to_key in state.entries,
-        hash=chain_hash(state.last_hash, seq, source_id, target.id, at, via, actor_id,
-                        rule_version_id, reason_id),
+        seq=seq,
+        from_key=state.current,
+        to_key=to_key,
+        from_id=source_id,
+        to_id=target.id,
+        at=at,
+        via=via,
+        actor_id=actor_id,
+        rule_version_id=rule_version_id,
+        reason_id=reason_id,
+        note=note,
+        is_reentry=to_key in state.entries,
+        hash=chain_hash(
+            state.last_hash, seq, source_id, target.id, at, via, actor_id, rule_version_id, reason_id
+        ),
         opens_handoff=target.hands_to_id is not None,
     )
 

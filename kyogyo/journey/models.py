@@ -27,33 +27,54 @@ class Stage(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     category = models.CharField(_("category"), max_length=10, choices=Category.choices)
     team = models.ForeignKey(
-        "org.Team", verbose_name=_("owning team"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="stages",
+        "org.Team",
+        verbose_name=_("owning team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stages",
     )
     hands_to = models.ForeignKey(
-        "org.Team", verbose_name=_("hands on to"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="incoming_stages",
+        "org.Team",
+        verbose_name=_("hands on to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incoming_stages",
         help_text=_("Entering this stage creates a handoff to this team."),
     )
     accept_to = models.ForeignKey(
-        "self", verbose_name=_("on accept, move to"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "self",
+        verbose_name=_("on accept, move to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     sla_hours = models.PositiveIntegerField(
-        _("SLA (business hours)"), null=True, blank=True,
+        _("SLA (business hours)"),
+        null=True,
+        blank=True,
         help_text=_("Time the receiving team has to act on the handoff."),
     )
     stall_days = models.PositiveIntegerField(
-        _("stalled after (days)"), null=True, blank=True,
+        _("stalled after (days)"),
+        null=True,
+        blank=True,
         help_text=_("Subjects in this stage longer than this are flagged as stalled."),
     )
     meaning = models.TextField(_("meaning"), blank=True)
     meaning_ja = models.TextField(_("meaning (Japanese)"), blank=True)
     is_entry = models.BooleanField(
-        _("entry stage"), default=False, help_text=_("A journey may start here (first touch)."),
+        _("entry stage"),
+        default=False,
+        help_text=_("A journey may start here (first touch)."),
     )
     exits = models.ManyToManyField(
-        "self", verbose_name=_("allowed exits"), symmetrical=False, blank=True,
+        "self",
+        verbose_name=_("allowed exits"),
+        symmetrical=False,
+        blank=True,
         related_name="entries",
     )
 
@@ -85,8 +106,12 @@ class ReasonCode(models.Model):
     label = models.CharField(_("label"), max_length=150)
     label_ja = models.CharField(_("Japanese label"), max_length=150, blank=True)
     sends_to = models.ForeignKey(
-        Stage, verbose_name=_("sends the subject to"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        Stage,
+        verbose_name=_("sends the subject to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=_("For rejects: nurture, disqualified, or empty for back to the sender."),
     )
     active = models.BooleanField(_("active"), default=True)
@@ -124,15 +149,24 @@ class Rule(models.Model):
     key = models.SlugField(_("key"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=150)
     stage = models.ForeignKey(
-        Stage, verbose_name=_("moves subjects to"), on_delete=models.PROTECT, related_name="rules",
+        Stage,
+        verbose_name=_("moves subjects to"),
+        on_delete=models.PROTECT,
+        related_name="rules",
     )
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=100, help_text=_("Lower runs first; the first matching rule wins."),
+        _("priority"),
+        default=100,
+        help_text=_("Lower runs first; the first matching rule wins."),
     )
     active = models.BooleanField(_("active"), default=True)
     current_version = models.ForeignKey(
-        "RuleVersion", verbose_name=_("current version"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "RuleVersion",
+        verbose_name=_("current version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -152,14 +186,22 @@ class RuleVersion(models.Model):
     from_stages = models.JSONField(_("applies to subjects in"), default=list)
     definition = models.JSONField(_("condition"))
     reason = models.ForeignKey(
-        ReasonCode, verbose_name=_("reason"), null=True, blank=True, on_delete=models.PROTECT,
+        ReasonCode,
+        verbose_name=_("reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     note = models.TextField(_("change note"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -187,26 +229,45 @@ class Transition(models.Model):
         SYSTEM = "system", _("System")
 
     subject = models.ForeignKey(
-        "customers.Contact", verbose_name=_("subject"), on_delete=models.PROTECT,
+        "customers.Contact",
+        verbose_name=_("subject"),
+        on_delete=models.PROTECT,
         related_name="transitions",
     )
     seq = models.PositiveIntegerField(_("sequence"))
     from_stage = models.ForeignKey(
-        Stage, verbose_name=_("from"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Stage,
+        verbose_name=_("from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"))
     via = models.CharField(_("via"), max_length=8, choices=Via.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     rule_version = models.ForeignKey(
-        RuleVersion, verbose_name=_("rule version"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="transitions",
+        RuleVersion,
+        verbose_name=_("rule version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transitions",
     )
     reason = models.ForeignKey(
-        ReasonCode, verbose_name=_("reason"), null=True, blank=True, on_delete=models.PROTECT,
+        ReasonCode,
+        verbose_name=_("reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
@@ -250,15 +311,25 @@ class Milestone(models.Model):
     """
 
     subject = models.OneToOneField(
-        "customers.Contact", verbose_name=_("subject"), primary_key=True, on_delete=models.PROTECT,
+        "customers.Contact",
+        verbose_name=_("subject"),
+        primary_key=True,
+        on_delete=models.PROTECT,
         related_name="milestone",
     )
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "customers.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     current_stage = models.ForeignKey(
-        Stage, verbose_name=_("current stage"), on_delete=models.PROTECT, related_name="+",
+        Stage,
+        verbose_name=_("current stage"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     current_since = models.DateTimeField(_("in current stage since"))
     first_entered = models.JSONField(_("first entered"), default=dict)
@@ -266,6 +337,9 @@ class Milestone(models.Model):
     reentry_count = models.PositiveIntegerField(_("re-entries"), default=0)
     transition_count = models.PositiveIntegerField(_("transitions"), default=0)
     last_hash = models.CharField(_("last chain hash"), max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.subject_id}: {self.current_stage_id} since {self.current_since:%Y-%m-%d}"
 
     class Meta:
         indexes = [models.Index(fields=["current_stage", "current_since"])]

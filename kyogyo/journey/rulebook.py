@@ -85,21 +85,34 @@ def _windows(node: dict) -> Iterable[float]:
 
 def load_stage_model() -> StageModel:
     stages = list(Stage.objects.prefetch_related("exits").select_related("accept_to"))
-    return StageModel({
-        s.key: StageSpec(
-            id=s.id, key=s.key, name=s.name, category=s.category, team_id=s.team_id,
-            hands_to_id=s.hands_to_id, accept_to_key=s.accept_to.key if s.accept_to else None,
-            sla_hours=s.sla_hours, is_entry=s.is_entry,
-            exits=frozenset(e.key for e in s.exits.all()),
-        )
-        for s in stages
-    })
+    return StageModel(
+        {
+            s.key: StageSpec(
+                id=s.id,
+                key=s.key,
+                name=s.name,
+                category=s.category,
+                team_id=s.team_id,
+                hands_to_id=s.hands_to_id,
+                accept_to_key=s.accept_to.key if s.accept_to else None,
+                sla_hours=s.sla_hours,
+                is_entry=s.is_entry,
+                exits=frozenset(e.key for e in s.exits.all()),
+            )
+            for s in stages
+        }
+    )
 
 
 def rule_spec(version: RuleVersion, rule: Rule, to_key: str) -> RuleSpec:
     return RuleSpec(
-        rule_key=rule.key, version_id=version.id, version=version.number, priority=rule.priority,
-        to_key=to_key, from_keys=frozenset(version.from_stages), condition=version.definition,
+        rule_key=rule.key,
+        version_id=version.id,
+        version=version.number,
+        priority=rule.priority,
+        to_key=to_key,
+        from_keys=frozenset(version.from_stages),
+        condition=version.definition,
         reason_id=version.reason_id,
     )
 
@@ -145,8 +158,13 @@ def contact_fields(contact: Contact) -> dict[str, object]:
 
 
 def build_facts(
-    book: RuleBook, contact: Contact, at: dt.datetime, *, current_since: dt.datetime | None,
-    touches: Sequence[tuple[str, dt.datetime]] = (), fields: Mapping[str, object] | None = None,
+    book: RuleBook,
+    contact: Contact,
+    at: dt.datetime,
+    *,
+    current_since: dt.datetime | None,
+    touches: Sequence[tuple[str, dt.datetime]] = (),
+    fields: Mapping[str, object] | None = None,
     texts: dict[str, str] | None = None,
 ) -> criteria.Facts:
     """Facts about one subject at ``at``. ``touches`` are (type, time) of its activities
@@ -161,21 +179,27 @@ def build_facts(
     metrics: dict[str, float | None] = {
         "fit_score": contact.fit_score,
         "engagement_score": decayed(
-            contact.engagement_score, contact.engagement_at, at, book.scoring.half_life_days,
+            contact.engagement_score,
+            contact.engagement_at,
+            at,
+            book.scoring.half_life_days,
         ),
         "days_in_stage": (at - current_since).total_seconds() / 86400 if current_since else None,
-        "days_since_last_activity": (
-            max(0.0, (at - last).total_seconds() / 86400) if last else None
-        ),
+        "days_since_last_activity": (max(0.0, (at - last).total_seconds() / 86400) if last else None),
     }
     return criteria.Facts(
-        now=at, fields=fields if fields is not None else contact_fields(contact), metrics=metrics,
-        activity_times=times, texts=texts if texts is not None else {},
+        now=at,
+        fields=fields if fields is not None else contact_fields(contact),
+        metrics=metrics,
+        activity_times=times,
+        texts=texts if texts is not None else {},
     )
 
 
 def touches_for(
-    contact_ids: Iterable[int], since: dt.datetime, until: dt.datetime,
+    contact_ids: Iterable[int],
+    since: dt.datetime,
+    until: dt.datetime,
 ) -> dict[int, list[tuple[str, dt.datetime]]]:
     """Activities of many subjects in one query, grouped by subject."""
     from kyogyo.marketing.models import Activity
@@ -184,7 +208,9 @@ def touches_for(
     ids = list(contact_ids)
     for start in range(0, len(ids), 500):
         rows = Activity.objects.filter(
-            contact_id__in=ids[start:start + 500], occurred_at__gte=since, occurred_at__lte=until,
+            contact_id__in=ids[start : start + 500],
+            occurred_at__gte=since,
+            occurred_at__lte=until,
         ).values_list("contact_id", "type", "occurred_at")
         for contact_id, activity_type, when in rows:
             grouped[contact_id].append((activity_type, when))
@@ -192,8 +218,14 @@ def touches_for(
 
 
 def next_rule_move(
-    book: RuleBook, contact: Contact, state: SubjectState, touches: Sequence[tuple[str, dt.datetime]],
-    at: dt.datetime, *, fields: Mapping[str, object] | None = None, texts: dict[str, str] | None = None,
+    book: RuleBook,
+    contact: Contact,
+    state: SubjectState,
+    touches: Sequence[tuple[str, dt.datetime]],
+    at: dt.datetime,
+    *,
+    fields: Mapping[str, object] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> RuleSpec | None:
     """The rule that moves the subject at ``at``, if any. Subjects without a journey, waiting
     on a handoff (only the receiving team moves them), or whose last move is later than
@@ -204,6 +236,7 @@ def next_rule_move(
         return None
     if not book.rules_from(state.current):
         return None
-    facts = build_facts(book, contact, at, current_since=state.current_since, touches=touches,
-                        fields=fields, texts=texts)
+    facts = build_facts(
+        book, contact, at, current_since=state.current_since, touches=touches, fields=fields, texts=texts
+    )
     return book.first_match(state.current, facts)

@@ -60,10 +60,16 @@ def parse(data: Any) -> list[Candidate]:
         if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 10_000:
             problems.append(RuleProblem(f"{where}.priority", "expected a whole number from 0 to 10000"))
             continue
-        candidates.append(Candidate(
-            key=str(item["key"]), stage=str(item["stage"]), from_stages=tuple(str(s) for s in from_stages),
-            condition=item["when"], priority=priority, reason=item.get("reason"),
-        ))
+        candidates.append(
+            Candidate(
+                key=str(item["key"]),
+                stage=str(item["stage"]),
+                from_stages=tuple(str(s) for s in from_stages),
+                condition=item["when"],
+                priority=priority,
+                reason=item.get("reason"),
+            )
+        )
     if problems:
         raise RuleError(problems)
     return candidates

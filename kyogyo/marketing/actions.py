@@ -65,16 +65,26 @@ class ActivityError(ValueError):
 def item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
     errors = []
     if item.type not in ACTIVITY_TYPES:
-        errors.append(ItemError(index, "type", "unknown_type",
-                                f"unknown activity type {item.type!r}; known: {', '.join(ActivityType.values)}"))
+        errors.append(
+            ItemError(
+                index,
+                "type",
+                "unknown_type",
+                f"unknown activity type {item.type!r}; known: {', '.join(ActivityType.values)}",
+            )
+        )
     if not isinstance(item.occurred_at, dt.datetime) or item.occurred_at.tzinfo is None:
-        errors.append(ItemError(index, "occurred_at", "bad_time", "occurred_at must be a date-time with a time zone"))
+        errors.append(
+            ItemError(index, "occurred_at", "bad_time", "occurred_at must be a date-time with a time zone")
+        )
     elif item.occurred_at > now + MAX_FUTURE_SKEW:
         errors.append(ItemError(index, "occurred_at", "in_future", "occurred_at is in the future"))
     if len(item.source or "") > 60:
         errors.append(ItemError(index, "source", "too_long", "source is longer than 60 characters"))
     if item.external_id is not None and not (0 < len(item.external_id) <= 100):
-        errors.append(ItemError(index, "external_id", "bad_external_id", "external_id must be 1–100 characters"))
+        errors.append(
+            ItemError(index, "external_id", "bad_external_id", "external_id must be 1–100 characters")
+        )
     if item.payload is not None:
         if not isinstance(item.payload, dict):
             errors.append(ItemError(index, "payload", "bad_payload", "payload must be an object"))
@@ -85,12 +95,17 @@ def item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemE
                 errors.append(ItemError(index, "payload", "bad_payload", "payload must be plain JSON"))
             else:
                 if size > MAX_PAYLOAD_BYTES:
-                    errors.append(ItemError(index, "payload", "too_large",
-                                            f"payload is larger than {MAX_PAYLOAD_BYTES} bytes"))
+                    errors.append(
+                        ItemError(
+                            index, "payload", "too_large", f"payload is larger than {MAX_PAYLOAD_BYTES} bytes"
+                        )
+                    )
     return errors
 
 
-def record_activity(contact: Contact, type: str, occurred_at: dt.datetime | None = None, **extra: Any) -> Activity:
+def record_activity(
+    contact: Contact, type: str, occurred_at: dt.datetime | None = None, **extra: Any
+) -> Activity:
     """Record one activity; raises ``ActivityError`` naming what is wrong."""
     result = record_activities([ActivityInput(contact.pk, type, occurred_at or timezone.now(), **extra)])
     if result.errors:
@@ -101,7 +116,9 @@ def record_activity(contact: Contact, type: str, occurred_at: dt.datetime | None
 
 
 def record_activities(
-    items: Sequence[ActivityInput], *, book: rulebook.RuleBook | None = None,
+    items: Sequence[ActivityInput],
+    *,
+    book: rulebook.RuleBook | None = None,
     now: dt.datetime | None = None,
 ) -> IngestResult:
     now = now or timezone.now()
@@ -118,12 +135,21 @@ def record_activities(
         return result
     book = book or rulebook.load()
     with transaction.atomic():
-        result.created = Activity.objects.bulk_create([
-            Activity(contact_id=i.contact_id, type=i.type, occurred_at=i.occurred_at, source=i.source or "",
-                     campaign_id=i.campaign_id, actor_id=i.actor_id, payload=i.payload or {},
-                     external_id=i.external_id)
-            for _, i in valid
-        ])
+        result.created = Activity.objects.bulk_create(
+            [
+                Activity(
+                    contact_id=i.contact_id,
+                    type=i.type,
+                    occurred_at=i.occurred_at,
+                    source=i.source or "",
+                    campaign_id=i.campaign_id,
+                    actor_id=i.actor_id,
+                    payload=i.payload or {},
+                    external_id=i.external_id,
+                )
+                for _, i in valid
+            ]
+        )
         contacts = _fold_into_scores([i for _, i in valid], book)
         latest = _latest_by_contact([i for _, i in valid])
         result.transitions = _start_journeys(contacts, [i for _, i in valid], book)
@@ -131,25 +157,39 @@ def record_activities(
     return result
 
 
-def _drop_unknown_references(valid: list[tuple[int, ActivityInput]], result: IngestResult) -> list[tuple[int, ActivityInput]]:
-    contact_ids = set(Contact.objects.filter(pk__in={i.contact_id for _, i in valid}).values_list("pk", flat=True))
+def _drop_unknown_references(
+    valid: list[tuple[int, ActivityInput]], result: IngestResult
+) -> list[tuple[int, ActivityInput]]:
+    contact_ids = set(
+        Contact.objects.filter(pk__in={i.contact_id for _, i in valid}).values_list("pk", flat=True)
+    )
     campaign_ids = {i.campaign_id for _, i in valid if i.campaign_id is not None}
     known_campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", flat=True))
     kept = []
     for index, item in valid:
         if item.contact_id not in contact_ids:
-            result.errors.append(ItemError(index, "contact_id", "unknown_contact", f"no contact with id {item.contact_id}"))
+            result.errors.append(
+                ItemError(index, "contact_id", "unknown_contact", f"no contact with id {item.contact_id}")
+            )
         elif item.campaign_id is not None and item.campaign_id not in known_campaigns:
-            result.errors.append(ItemError(index, "campaign_id", "unknown_campaign", f"no campaign with id {item.campaign_id}"))
+            result.errors.append(
+                ItemError(index, "campaign_id", "unknown_campaign", f"no campaign with id {item.campaign_id}")
+            )
         else:
             kept.append((index, item))
     return kept
 
 
-def _drop_duplicates(valid: list[tuple[int, ActivityInput]], result: IngestResult) -> list[tuple[int, ActivityInput]]:
+def _drop_duplicates(
+    valid: list[tuple[int, ActivityInput]], result: IngestResult
+) -> list[tuple[int, ActivityInput]]:
     """An external id seen before (in the database or earlier in the batch) is recorded once."""
     ids = [i.external_id for _, i in valid if i.external_id]
-    seen = set(Activity.objects.filter(external_id__in=ids).values_list("external_id", flat=True)) if ids else set()
+    seen = (
+        set(Activity.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+        if ids
+        else set()
+    )
     kept = []
     for index, item in valid:
         if item.external_id and item.external_id in seen:
@@ -172,13 +212,20 @@ def _latest_by_contact(items: Sequence[ActivityInput]) -> dict[int, dt.datetime]
 def _fold_into_scores(items: Sequence[ActivityInput], book: rulebook.RuleBook) -> list[Contact]:
     """Add each activity's decayed weight to its contact's engagement score (locked rows)."""
     ids = sorted({i.contact_id for i in items})
-    contacts = {c.pk: c for c in Contact.objects.select_for_update(of=("self",)).select_related("account").filter(pk__in=ids)}
+    contacts = {
+        c.pk: c
+        for c in Contact.objects.select_for_update(of=("self",)).select_related("account").filter(pk__in=ids)
+    }
     half_life = book.scoring.half_life_days
     for item in sorted(items, key=lambda i: i.occurred_at):
         contact = contacts[item.contact_id]
         weight = book.scoring.weights.get(item.type, 0.0)
         contact.engagement_score, contact.engagement_at = add_touch(
-            contact.engagement_score, contact.engagement_at, item.occurred_at, weight, half_life,
+            contact.engagement_score,
+            contact.engagement_at,
+            item.occurred_at,
+            weight,
+            half_life,
         )
         if contact.last_activity_at is None or item.occurred_at > contact.last_activity_at:
             contact.last_activity_at = item.occurred_at
@@ -193,17 +240,27 @@ def _save_scores(contacts: Sequence[Contact]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET engagement_score = %s, engagement_at = %s, last_activity_at = %s WHERE id = %s",
+            f"UPDATE {table} SET engagement_score = %s, engagement_at = %s, last_activity_at = %s "
+            "WHERE id = %s",
             [(c.engagement_score, adapt(c.engagement_at), adapt(c.last_activity_at), c.pk) for c in contacts],
         )
 
 
-def _start_journeys(contacts: Sequence[Contact], items: Sequence[ActivityInput], book: rulebook.RuleBook) -> list[Transition]:
+def _start_journeys(
+    contacts: Sequence[Contact], items: Sequence[ActivityInput], book: rulebook.RuleBook
+) -> list[Transition]:
     """A person's first touch starts their journey in the entry stage."""
-    started = set(Milestone.objects.filter(subject_id__in=[c.pk for c in contacts]).values_list("subject_id", flat=True))
+    started = set(
+        Milestone.objects.filter(subject_id__in=[c.pk for c in contacts]).values_list("subject_id", flat=True)
+    )
     first: dict[int, dt.datetime] = {}
     for item in items:
-        if item.contact_id not in started and (item.contact_id not in first or item.occurred_at < first[item.contact_id]):
+        if item.contact_id not in started and (
+            item.contact_id not in first or item.occurred_at < first[item.contact_id]
+        ):
             first[item.contact_id] = item.occurred_at
     by_id = {c.pk: c for c in contacts}
-    return [journey_actions.start_journey(by_id[cid], at=at, stages=book.stages) for cid, at in sorted(first.items())]
+    return [
+        journey_actions.start_journey(by_id[cid], at=at, stages=book.stages)
+        for cid, at in sorted(first.items())
+    ]

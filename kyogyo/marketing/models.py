@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=200)
     channel = models.CharField(
-        _("channel"), max_length=60, blank=True,
+        _("channel"),
+        max_length=60,
+        blank=True,
         help_text=_("Source channel, e.g. paid_search, event, referral."),
     )
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
@@ -46,19 +48,29 @@ class Activity(models.Model):
     """One touch. Append-only: activities are facts about the past."""
 
     contact = models.ForeignKey(
-        "customers.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
         related_name="activities",
     )
     type = models.CharField(_("type"), max_length=20, choices=ActivityType.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     source = models.CharField(_("source"), max_length=60, blank=True)
     campaign = models.ForeignKey(
-        Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.SET_NULL,
+        Campaign,
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="activities",
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)

@@ -13,7 +13,15 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.actions import ActivityInput, record_activities
 
-BURST_TYPES = ["content_download", "form_submission", "web_visit", "email_click", "event", "demo", "web_visit"]
+BURST_TYPES = [
+    "content_download",
+    "form_submission",
+    "web_visit",
+    "email_click",
+    "event",
+    "demo",
+    "web_visit",
+]
 
 
 @dataclass
@@ -37,7 +45,11 @@ def ingest(activities: int, *, batch: int = 1000, seed: int = 7) -> IngestFigure
     rng = random.Random(seed)
     book = rulebook.load()
     stage_ids = [book.stages.get(k).id for k in ("lead", "nurture")]
-    subjects = list(Milestone.objects.filter(current_stage_id__in=stage_ids).values_list("subject_id", flat=True)[:200_000])
+    subjects = list(
+        Milestone.objects.filter(current_stage_id__in=stage_ids).values_list("subject_id", flat=True)[
+            :200_000
+        ]
+    )
     if not subjects:
         raise RuntimeError("no people in lead or nurture: build a demo company first")
     now = timezone.now().replace(microsecond=0)
@@ -47,12 +59,18 @@ def ingest(activities: int, *, batch: int = 1000, seed: int = 7) -> IngestFigure
     while done < activities:
         size = min(batch, activities - done)
         at = now - dt.timedelta(seconds=activities - done)
-        items = [ActivityInput(rng.choice(subjects), rng.choice(BURST_TYPES), at, source="bench")
-                 for _ in range(size)]
+        items = [
+            ActivityInput(rng.choice(subjects), rng.choice(BURST_TYPES), at, source="bench")
+            for _ in range(size)
+        ]
         result = record_activities(items, book=book, now=now)
         if result.errors:
             raise RuntimeError(f"benchmark input rejected: {result.errors[:3]}")
         done += size
     seconds = time.perf_counter() - started
-    return IngestFigures(activities, seconds, Transition.objects.count() - transitions_before,
-                         Handoff.objects.count() - handoffs_before)
+    return IngestFigures(
+        activities,
+        seconds,
+        Transition.objects.count() - transitions_before,
+        Handoff.objects.count() - handoffs_before,
+    )

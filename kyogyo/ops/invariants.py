@@ -50,8 +50,19 @@ class Report:
 def _log_rows() -> Iterator[tuple]:
     return (
         Transition.objects.order_by("subject_id", "seq")
-        .values_list("subject_id", "seq", "from_stage_id", "to_stage_id", "at", "via", "actor_id",
-                     "rule_version_id", "reason_id", "is_reentry", "hash")
+        .values_list(
+            "subject_id",
+            "seq",
+            "from_stage_id",
+            "to_stage_id",
+            "at",
+            "via",
+            "actor_id",
+            "rule_version_id",
+            "reason_id",
+            "is_reentry",
+            "hash",
+        )
         .iterator(chunk_size=20_000)
     )
 
@@ -86,11 +97,16 @@ def check(progress: Progress | None = None) -> Report:
     return report
 
 
-def _check_subject(subject_id: int, rows: list[tuple], milestone: Milestone | None,
-                   stages: machine.StageModel, report: Report) -> None:
+def _check_subject(
+    subject_id: int,
+    rows: list[tuple],
+    milestone: Milestone | None,
+    stages: machine.StageModel,
+    report: Report,
+) -> None:
     by_id = stages.by_id
     state = machine.SubjectState()
-    for (_, seq, from_id, to_id, at, via, actor_id, version_id, reason_id, is_reentry, hash_) in rows:
+    for _, seq, from_id, to_id, at, via, actor_id, version_id, reason_id, is_reentry, hash_ in rows:
         report.transitions += 1
         where = f"subject {subject_id}, transition {seq}"
         if seq != state.transition_count + 1:
@@ -100,17 +116,29 @@ def _check_subject(subject_id: int, rows: list[tuple], milestone: Milestone | No
             report.add(f"{where}: starts from stage {from_id}, but the previous row ended in {expected_from}")
         if state.current_since is not None and at < state.current_since:
             report.add(f"{where}: time goes backwards ({at.isoformat()} < {state.current_since.isoformat()})")
-        expected_hash = machine.chain_hash(state.last_hash, seq, from_id, to_id, at, via, actor_id,
-                                           version_id, reason_id)
+        expected_hash = machine.chain_hash(
+            state.last_hash, seq, from_id, to_id, at, via, actor_id, version_id, reason_id
+        )
         if hash_ != expected_hash:
             report.add(f"{where}: hash chain broken — the row was edited")
         to_key = by_id[to_id].key
         if is_reentry != (to_key in state.entries):
             report.add(f"{where}: re-entry flag disagrees with the history")
         planned = machine.PlannedTransition(
-            seq=seq, from_key=state.current, to_key=to_key, from_id=from_id, to_id=to_id, at=at, via=via,
-            actor_id=actor_id, rule_version_id=version_id, reason_id=reason_id, note="",
-            is_reentry=is_reentry, hash=hash_, opens_handoff=False,
+            seq=seq,
+            from_key=state.current,
+            to_key=to_key,
+            from_id=from_id,
+            to_id=to_id,
+            at=at,
+            via=via,
+            actor_id=actor_id,
+            rule_version_id=version_id,
+            reason_id=reason_id,
+            note="",
+            is_reentry=is_reentry,
+            hash=hash_,
+            opens_handoff=False,
         )
         state = machine.apply(state, planned)
     if milestone is None:
@@ -150,4 +178,3 @@ def _check_handoffs(stages: machine.StageModel, report: Report) -> None:
     unresolved = Handoff.objects.exclude(status=Handoff.Status.OPEN).filter(resolution__isnull=True)
     for pk in unresolved.values_list("pk", flat=True)[:MAX_REPORTED]:
         report.add(f"handoff {pk}: closed without the transition that resolved it")
-

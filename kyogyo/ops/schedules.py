@@ -15,5 +15,6 @@ def register() -> None:
     """Create or update the schedule rows (idempotent)."""
     for name, func, minutes in JOBS:
         Schedule.objects.update_or_create(
-            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
         )

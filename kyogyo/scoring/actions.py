@@ -23,7 +23,9 @@ def rescore_fit(contacts: Iterable[Contact], *, book: rulebook.RuleBook | None =
     now = timezone.now()
     changed = []
     for contact in contacts:
-        score = engine.fit_score(engine.fit_contributions(book.scoring.fit_rules, fit_facts(contact, now), book.lists))
+        score = engine.fit_score(
+            engine.fit_contributions(book.scoring.fit_rules, fit_facts(contact, now), book.lists)
+        )
         if score != contact.fit_score:
             contact.fit_score = score
             changed.append(contact)
@@ -38,7 +40,10 @@ def explain_fit(contact: Contact, *, book: rulebook.RuleBook | None = None) -> l
 
 
 def explain_engagement(
-    contact: Contact, *, at: dt.datetime | None = None, book: rulebook.RuleBook | None = None,
+    contact: Contact,
+    *,
+    at: dt.datetime | None = None,
+    book: rulebook.RuleBook | None = None,
 ) -> list[engine.Contribution]:
     """Decayed points per activity type: where the engagement score comes from."""
     book = book or rulebook.load()

@@ -47,7 +47,11 @@ def decayed(score: float, scored_at: dt.datetime | None, now: dt.datetime, half_
 
 
 def add_touch(
-    score: float, scored_at: dt.datetime | None, at: dt.datetime, weight: float, half_life_days: float,
+    score: float,
+    scored_at: dt.datetime | None,
+    at: dt.datetime,
+    weight: float,
+    half_life_days: float,
 ) -> tuple[float, dt.datetime]:
     """Fold one activity into a stored score; handles activities older than the reference."""
     if scored_at is None:
@@ -59,13 +63,11 @@ def add_touch(
 
 
 def fit_contributions(
-    rules: Sequence[FitRuleSpec], facts: criteria.Facts, lists: Mapping[str, frozenset[str]],
+    rules: Sequence[FitRuleSpec],
+    facts: criteria.Facts,
+    lists: Mapping[str, frozenset[str]],
 ) -> list[Contribution]:
-    return [
-        Contribution(rule.label, rule.points)
-        for rule in rules
-        if rule.test(facts, lists)
-    ]
+    return [Contribution(rule.label, rule.points) for rule in rules if rule.test(facts, lists)]
 
 
 def fit_score(contributions: Iterable[Contribution]) -> int:
@@ -73,7 +75,9 @@ def fit_score(contributions: Iterable[Contribution]) -> int:
 
 
 def engagement_contributions(
-    touches: Iterable[tuple[str, dt.datetime]], weights: Mapping[str, float], now: dt.datetime,
+    touches: Iterable[tuple[str, dt.datetime]],
+    weights: Mapping[str, float],
+    now: dt.datetime,
     half_life_days: float,
 ) -> list[Contribution]:
     """Decayed points per activity type, largest first (the explanation of the engagement score)."""
@@ -84,5 +88,7 @@ def engagement_contributions(
         weight = weights.get(activity_type, 0.0)
         if weight:
             age = (now - at).total_seconds() / 86400
-            totals[activity_type] = totals.get(activity_type, 0.0) + weight * decay_factor(age, half_life_days)
+            totals[activity_type] = totals.get(activity_type, 0.0) + weight * decay_factor(
+                age, half_life_days
+            )
     return sorted((Contribution(t, p) for t, p in totals.items()), key=lambda c: -c.points)

@@ -35,43 +35,71 @@ def moment_of(on: dt.date) -> dt.datetime:
     return dt.datetime.combine(on, dt.time(12, 0), tzinfo=timezone.get_default_timezone())
 
 
-def _move_if_allowed(subject: Contact | None, stage: str, at: dt.datetime, actor: User | None,
-                     reason: ReasonCode | None = None) -> Transition | None:
+def _move_if_allowed(
+    subject: Contact | None, stage: str, at: dt.datetime, actor: User | None, reason: ReasonCode | None = None
+) -> Transition | None:
     if subject is None:
         return None
     stages = rulebook.load_stage_model()
     milestone = Milestone.objects.filter(subject=subject).first()
     current = stages.by_id[milestone.current_stage_id].key if milestone else None
-    if current is None or stage not in stages.get(current).exits:
+    if milestone is None or current is None or stage not in stages.get(current).exits:
         return None
     via = Transition.Via.USER if actor else Transition.Via.SYSTEM
-    return journey_actions.advance(subject, stage, via=via, at=max(at, milestone.current_since),
-                                   actor=actor, reason=reason, stages=stages)
+    return journey_actions.advance(
+        subject,
+        stage,
+        via=via,
+        at=max(at, milestone.current_since),
+        actor=actor,
+        reason=reason,
+        stages=stages,
+    )
 
 
 @transaction.atomic
-def start_subscription(account: Account, *, plan: str, mrr: int, starts_on: dt.date, currency: str = "JPY",
-                       billing_period: str = Subscription.BillingPeriod.MONTHLY, deal: Deal | None = None) -> Subscription:
+def start_subscription(
+    account: Account,
+    *,
+    plan: str,
+    mrr: int,
+    starts_on: dt.date,
+    currency: str = "JPY",
+    billing_period: str = Subscription.BillingPeriod.MONTHLY,
+    deal: Deal | None = None,
+) -> Subscription:
     """A new subscription; "reactivation" when the company had churned before, else "new"."""
     _check_mrr(mrr)
     if not plan:
         raise SubscriptionError("bad_plan", "a subscription needs a plan name")
     returning = Subscription.objects.filter(account=account, status=Subscription.Status.CHURNED).exists()
     subscription = Subscription.objects.create(
-        account=account, deal=deal, plan=plan, mrr=mrr, currency=currency, billing_period=billing_period,
+        account=account,
+        deal=deal,
+        plan=plan,
+        mrr=mrr,
+        currency=currency,
+        billing_period=billing_period,
         starts_on=starts_on,
     )
     kind = SubscriptionChange.Kind.REACTIVATION if returning else SubscriptionChange.Kind.NEW
-    SubscriptionChange.objects.create(subscription=subscription, kind=kind, occurred_on=starts_on,
-                                      mrr_before=0, mrr_after=mrr)
+    SubscriptionChange.objects.create(
+        subscription=subscription, kind=kind, occurred_on=starts_on, mrr_before=0, mrr_after=mrr
+    )
     if account.kind != Account.Kind.CUSTOMER:
         Account.objects.filter(pk=account.pk).update(kind=Account.Kind.CUSTOMER)
     return subscription
 
 
 @transaction.atomic
-def change_mrr(subscription: Subscription, mrr: int, *, on: dt.date, subject: Contact | None = None,
-               actor: User | None = None) -> SubscriptionChange:
+def change_mrr(
+    subscription: Subscription,
+    mrr: int,
+    *,
+    on: dt.date,
+    subject: Contact | None = None,
+    actor: User | None = None,
+) -> SubscriptionChange:
     """Expansion or contraction; an expansion moves the customer's journey to "expanded"."""
     _check_mrr(mrr)
     locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
@@ -82,8 +110,9 @@ def change_mrr(subscription: Subscription, mrr: int, *, on: dt.date, subject: Co
     if mrr == 0:
         raise SubscriptionError("use_churn", "an MRR of zero is a churn; use churn instead")
     kind = SubscriptionChange.Kind.EXPANSION if mrr > locked.mrr else SubscriptionChange.Kind.CONTRACTION
-    change = SubscriptionChange.objects.create(subscription=locked, kind=kind, occurred_on=on,
-                                               mrr_before=locked.mrr, mrr_after=mrr)
+    change = SubscriptionChange.objects.create(
+        subscription=locked, kind=kind, occurred_on=on, mrr_before=locked.mrr, mrr_after=mrr
+    )
     locked.mrr = mrr
     locked.save(update_fields=["mrr"])
     if kind == SubscriptionChange.Kind.EXPANSION:
@@ -92,8 +121,9 @@ def change_mrr(subscription: Subscription, mrr: int, *, on: dt.date, subject: Co
 
 
 @transaction.atomic
-def renew(subscription: Subscription, *, on: dt.date, subject: Contact | None = None,
-          actor: User | None = None) -> Transition | None:
+def renew(
+    subscription: Subscription, *, on: dt.date, subject: Contact | None = None, actor: User | None = None
+) -> Transition | None:
     """The contract renews (MRR unchanged); the customer's journey records "renewed"."""
     if subscription.status != Subscription.Status.ACTIVE:
         raise SubscriptionError("not_active", "only an active subscription can renew")
@@ -101,28 +131,37 @@ def renew(subscription: Subscription, *, on: dt.date, subject: Contact | None = 
 
 
 @transaction.atomic
-def churn(subscription: Subscription, *, on: dt.date, subject: Contact | None = None,
-          actor: User | None = None) -> SubscriptionChange:
+def churn(
+    subscription: Subscription, *, on: dt.date, subject: Contact | None = None, actor: User | None = None
+) -> SubscriptionChange:
     locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if locked.status != Subscription.Status.ACTIVE:
         raise SubscriptionError("not_active", "the subscription is not active")
     if on < locked.starts_on:
         raise SubscriptionError("bad_date", "a subscription cannot end before it starts")
-    change = SubscriptionChange.objects.create(subscription=locked, kind=SubscriptionChange.Kind.CHURN,
-                                               occurred_on=on, mrr_before=locked.mrr, mrr_after=0)
+    change = SubscriptionChange.objects.create(
+        subscription=locked,
+        kind=SubscriptionChange.Kind.CHURN,
+        occurred_on=on,
+        mrr_before=locked.mrr,
+        mrr_after=0,
+    )
     locked.status, locked.ends_on, locked.mrr = Subscription.Status.CHURNED, on, 0
     locked.save(update_fields=["status", "ends_on", "mrr"])
     _move_if_allowed(subject, "churned", moment_of(on), actor)
     return change
 
 
-def record_nps(contact: Contact, score: int, *, comment: str = "", at: dt.datetime | None = None) -> NpsResponse:
+def record_nps(
+    contact: Contact, score: int, *, comment: str = "", at: dt.datetime | None = None
+) -> NpsResponse:
     """An NPS answer (0–10), also recorded as a survey-answer activity on the timeline."""
     if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= 10:
         raise SubscriptionError("bad_score", "an NPS score is a whole number from 0 to 10")
     at = at or timezone.now()
     with transaction.atomic():
-        response = NpsResponse.objects.create(contact=contact, account_id=contact.account_id, score=score,
-                                              comment=comment, answered_at=at)
+        response = NpsResponse.objects.create(
+            contact=contact, account_id=contact.account_id, score=score, comment=comment, answered_at=at
+        )
         record_activity(contact, "survey_answer", at, source="nps", payload={"nps": score})
     return response

@@ -17,18 +17,26 @@ class Subscription(models.Model):
         WEEKLY = "weekly", _("Weekly")
 
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
         related_name="subscriptions",
     )
     deal = models.ForeignKey(
-        "deals.Deal", verbose_name=_("deal"), null=True, blank=True, on_delete=models.SET_NULL,
+        "deals.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="subscriptions",
     )
     plan = models.CharField(_("plan"), max_length=100)
     mrr = models.BigIntegerField(_("MRR"), help_text=_("Monthly-normalised, in minor units."))
     currency = models.CharField(_("currency"), max_length=3, default="JPY")
     billing_period = models.CharField(
-        _("billing period"), max_length=8, choices=BillingPeriod.choices,
+        _("billing period"),
+        max_length=8,
+        choices=BillingPeriod.choices,
         default=BillingPeriod.MONTHLY,
     )
     starts_on = models.DateField(_("starts on"))
@@ -59,7 +67,9 @@ class SubscriptionChange(models.Model):
         REACTIVATION = "reactivation", _("Reactivation")
 
     subscription = models.ForeignKey(
-        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE,
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
         related_name="changes",
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
@@ -72,6 +82,9 @@ class SubscriptionChange(models.Model):
         verbose_name = _("subscription change")
         verbose_name_plural = _("subscription changes")
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_on:%Y-%m-%d}: {self.mrr_before} → {self.mrr_after}"
+
     @property
     def delta(self) -> int:
         return self.mrr_after - self.mrr_before
@@ -79,12 +92,18 @@ class SubscriptionChange(models.Model):
 
 class NpsResponse(models.Model):
     contact = models.ForeignKey(
-        "customers.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
         related_name="nps_responses",
     )
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="nps_responses",
+        "customers.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="nps_responses",
     )
     score = models.PositiveSmallIntegerField(_("score (0–10)"))
     comment = models.TextField(_("comment"), blank=True)
@@ -97,6 +116,9 @@ class NpsResponse(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(score__lte=10), name="nps_score_0_10"),
         ]
+
+    def __str__(self) -> str:
+        return f"NPS {self.score} ({self.answered_at:%Y-%m-%d})"
 
     @property
     def category(self) -> str:

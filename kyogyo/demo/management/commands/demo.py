@@ -23,15 +23,31 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--size", default="small",
-                            help="small (3,000 people), medium (50,000), large (1,000,000) or a number")
+        parser.add_argument(
+            "--size",
+            default="small",
+            help="small (3,000 people), medium (50,000), large (1,000,000) or a number",
+        )
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--today", help="last day of the history, YYYY-MM-DD (default today)")
-        parser.add_argument("--via", choices=["bulk", "actions"], default="bulk",
-                            help="bulk: plan rows with the engine in memory and write them in bulk (fast); "
-                                 "actions: call every action one by one (slow, same rows)")
-        parser.add_argument("--reset", action="store_true",
-                            help="first remove all customer data and journey history (cannot be undone)")
+        parser.add_argument(
+            "--via",
+            choices=["bulk", "actions"],
+            default="bulk",
+            help="bulk: plan rows with the engine in memory and write them in bulk (fast); "
+            "actions: call every action one by one (slow, same rows)",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="processes simulating the bulk path in parallel (default: one per CPU, up to 4, "
+            "for 20,000 people or more; else 1). The rows are the same for any number.",
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="first remove all customer data and journey history (cannot be undone)",
+        )
         parser.add_argument("--serve", action="store_true", help="serve the web app afterwards")
         parser.add_argument("--addr", default="127.0.0.1:8000", help="HOST:PORT for --serve")
         parser.add_argument("--format", choices=["text", "json"], default="text")
@@ -50,17 +66,36 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         progress = reporter("people") if options["format"] == "text" else None
         try:
-            result = build(seed=options["seed"], people=people, end=end, driver=options["via"],
-                           reset=options["reset"], progress=progress)
+            result = build(
+                seed=options["seed"],
+                people=people,
+                end=end,
+                driver=options["via"],
+                reset=options["reset"],
+                workers=options["workers"],
+                progress=progress,
+            )
         except DemoError as exc:
             raise CommandError(str(exc)) from exc
         if options["format"] == "json":
-            self.stdout.write(json.dumps({"people": result.people, "seconds": round(result.seconds, 2),
-                                          "via": result.driver, "counts": result.counts}))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "people": result.people,
+                        "seconds": round(result.seconds, 2),
+                        "via": result.driver,
+                        "counts": result.counts,
+                    }
+                )
+            )
         else:
-            self.stdout.write(f"Demo company built in {result.seconds:.1f} s: " +
-                              ", ".join(f"{n:,} {k}" for k, n in result.counts.items()))
-            self.stdout.write(f"Staff sign in as ms01, is01, fs01, cs01 (managers: ms00, is00, …) "
-                              f"with password {DEMO_PASSWORD!r}.")
+            self.stdout.write(
+                f"Demo company built in {result.seconds:.1f} s: "
+                + ", ".join(f"{n:,} {k}" for k, n in result.counts.items())
+            )
+            self.stdout.write(
+                f"Staff sign in as ms01, is01, fs01, cs01 (managers: ms00, is00, …) "
+                f"with password {DEMO_PASSWORD!r}."
+            )
         if options["serve"]:
             call_command("serve", addr=options["addr"])

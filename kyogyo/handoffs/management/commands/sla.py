@@ -29,12 +29,13 @@ class Command(BaseCommand):
             .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
             .order_by("to_team__name")
         )
-        summary = {"newly_breached": marked, "open_by_team": [
+        open_by_team = [
             {"team": r["to_team__name"], "open": r["open"], "overdue": r["overdue"]} for r in rows
-        ]}
+        ]
+        summary = {"newly_breached": marked, "open_by_team": open_by_team}
         if options["format"] == "json":
             self.stdout.write(json.dumps(summary, indent=2))
             return
         self.stdout.write(f"Newly breached: {marked}")
-        for row in summary["open_by_team"]:
+        for row in open_by_team:
             self.stdout.write(f"  {row['team']}: {row['open']} open, {row['overdue']} overdue")

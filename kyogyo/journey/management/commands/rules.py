@@ -29,9 +29,13 @@ class Command(BaseCommand):
         test = sub.add_parser("test", help="evaluate a rule file against current data (changes nothing)")
         test.add_argument("file", help="YAML or JSON rule file (see docs/rules.md)")
         test.add_argument("--at", help="evaluate as of this ISO date-time (default now)")
-        test.add_argument("--sample", type=int, default=20, help="how many example subjects to list (default 20)")
+        test.add_argument(
+            "--sample", type=int, default=20, help="how many example subjects to list (default 20)"
+        )
         test.add_argument("--format", choices=["table", "json"], default="table")
-        publish = sub.add_parser("publish", help="save the rules in a file as new versions and make them current")
+        publish = sub.add_parser(
+            "publish", help="save the rules in a file as new versions and make them current"
+        )
         publish.add_argument("file")
         publish.add_argument("--note", default="", help="why the rule changed (kept with the version)")
         run = sub.add_parser("run", help="apply the active rules to all subjects now")
@@ -45,13 +49,21 @@ class Command(BaseCommand):
             raise CommandError(f"The rule is not valid:\n{lines}") from exc
 
     def _list(self, options: dict) -> None:
-        rules = Rule.objects.select_related("stage", "current_version", "current_version__reason").order_by("priority", "key")
-        rows = [{
-            "key": r.key, "stage": r.stage.key, "priority": r.priority, "active": r.active,
-            "version": r.current_version.number if r.current_version else None,
-            "from": r.current_version.from_stages if r.current_version else [],
-            "when": criteria.describe(r.current_version.definition) if r.current_version else "",
-        } for r in rules]
+        rules = Rule.objects.select_related("stage", "current_version", "current_version__reason").order_by(
+            "priority", "key"
+        )
+        rows = [
+            {
+                "key": r.key,
+                "stage": r.stage.key,
+                "priority": r.priority,
+                "active": r.active,
+                "version": r.current_version.number if r.current_version else None,
+                "from": r.current_version.from_stages if r.current_version else [],
+                "when": criteria.describe(r.current_version.definition) if r.current_version else "",
+            }
+            for r in rules
+        ]
         if options["format"] == "json":
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
@@ -67,7 +79,9 @@ class Command(BaseCommand):
         results = []
         for candidate in rulefile.load(options["file"]):
             progress = reporter(f"testing {candidate.key}") if options["format"] == "table" else None
-            results.append(evaluation.preview(candidate, at=at, sample_size=options["sample"], progress=progress))
+            results.append(
+                evaluation.preview(candidate, at=at, sample_size=options["sample"], progress=progress)
+            )
         if options["format"] == "json":
             self.stdout.write(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
             return

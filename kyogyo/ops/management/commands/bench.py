@@ -27,10 +27,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
         journey = sub.add_parser("journey", help="bulk demo path and action path, on scratch databases")
-        journey.add_argument("--people", type=int, default=1_000_000, help="people in the bulk demo (default 1,000,000)")
-        journey.add_argument("--activities", type=int, default=20_000, help="activities through the action path (default 20,000)")
-        journey.add_argument("--postgres", metavar="URL", nargs="?", const="postgres://postgres@127.0.0.1:5432/postgres",
-                             help="also run on PostgreSQL (server URL; a scratch database is created there)")
+        journey.add_argument(
+            "--people", type=int, default=1_000_000, help="people in the bulk demo (default 1,000,000)"
+        )
+        journey.add_argument(
+            "--activities",
+            type=int,
+            default=20_000,
+            help="activities through the action path (default 20,000)",
+        )
+        journey.add_argument(
+            "--postgres",
+            metavar="URL",
+            nargs="?",
+            const="postgres://postgres@127.0.0.1:5432/postgres",
+            help="also run on PostgreSQL (server URL; a scratch database is created there)",
+        )
         journey.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
         journey.add_argument("--format", choices=["text", "json"], default="text")
         ingest = sub.add_parser("ingest", help="action path only, on the configured database")
@@ -41,12 +53,20 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["what"] == "ingest":
             figures = bench.ingest(options["activities"], batch=options["batch"])
-            data = {"activities": figures.activities, "seconds": round(figures.seconds, 2),
-                    "activities_per_second": round(figures.per_second), "transitions": figures.transitions,
-                    "handoffs": figures.handoffs}
-            self._emit(options, data, f"Action path: {figures.activities:,} activities in {figures.seconds:.1f} s = "
-                                      f"{figures.per_second:,.0f}/s ({figures.transitions:,} transitions, "
-                                      f"{figures.handoffs:,} handoffs)")
+            data = {
+                "activities": figures.activities,
+                "seconds": round(figures.seconds, 2),
+                "activities_per_second": round(figures.per_second),
+                "transitions": figures.transitions,
+                "handoffs": figures.handoffs,
+            }
+            self._emit(
+                options,
+                data,
+                f"Action path: {figures.activities:,} activities in {figures.seconds:.1f} s = "
+                f"{figures.per_second:,.0f}/s ({figures.transitions:,} transitions, "
+                f"{figures.handoffs:,} handoffs)",
+            )
             return
         results = []
         if not options["no_sqlite"]:
@@ -89,7 +109,8 @@ class Command(BaseCommand):
         people_rate = demo["people"] / demo["seconds"]
         if verbose:
             self.stdout.write(
-                f"[{label}] bulk demo: {demo['people']:,} people in {demo['seconds']:.1f} s = {people_rate:,.0f}/s "
+                f"[{label}] bulk demo: {demo['people']:,} people in {demo['seconds']:.1f} s "
+                f"= {people_rate:,.0f}/s "
                 f"({', '.join(f'{n:,} {k}' for k, n in demo['counts'].items())}); "
                 f"1,000,000 people ≈ {1_000_000 / people_rate:.0f} s"
             )

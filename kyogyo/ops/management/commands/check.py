@@ -29,14 +29,24 @@ class Command(SystemCheckCommand):
         super().handle(*app_labels, **options)
         if options["system_only"]:
             return
-        progress = reporter("checking subjects") if options["verbosity"] and options["format"] == "text" else None
+        progress = (
+            reporter("checking subjects") if options["verbosity"] and options["format"] == "text" else None
+        )
         report = invariants.check(progress=progress)
         if options["format"] == "json":
-            self.stdout.write(json.dumps({
-                "ok": report.ok, "subjects": report.subjects, "transitions": report.transitions,
-                "handoffs": report.handoffs, "violations": report.violation_count,
-                "examples": report.violations,
-            }, indent=2))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "ok": report.ok,
+                        "subjects": report.subjects,
+                        "transitions": report.transitions,
+                        "handoffs": report.handoffs,
+                        "violations": report.violation_count,
+                        "examples": report.violations,
+                    },
+                    indent=2,
+                )
+            )
         else:
             self.stdout.write(
                 f"Journey invariants: {report.subjects:,} subjects, {report.transitions:,} transitions, "

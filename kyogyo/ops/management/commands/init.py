@@ -20,13 +20,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--admin-username", default="admin", help="username of the first admin (default: admin)")
+        parser.add_argument(
+            "--admin-username", default="admin", help="username of the first admin (default: admin)"
+        )
         parser.add_argument("--admin-email", default="", help="email of the first admin")
         parser.add_argument(
             "--admin-password",
             help="password of the first admin; prompted for when omitted and a terminal is attached",
         )
-        parser.add_argument("--no-input", action="store_true", help="never prompt; skip the admin user without a password")
+        parser.add_argument(
+            "--no-input", action="store_true", help="never prompt; skip the admin user without a password"
+        )
 
     def handle(self, *args, **options) -> None:
         verbosity = options["verbosity"]
@@ -48,12 +52,17 @@ class Command(BaseCommand):
         if password is None and not options["no_input"]:
             password = self._prompt_password()
         if not password:
-            self.stdout.write(self.style.WARNING(
-                "No admin user created: pass --admin-password, or run `kyogyo init` in a terminal."
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    "No admin user created: pass --admin-password, or run `kyogyo init` in a terminal."
+                )
+            )
             return
         User.objects.create_superuser(
-            username=username, email=options["admin_email"], password=password, role=User.Role.ADMIN,
+            username=username,
+            email=options["admin_email"],
+            password=password,
+            role=User.Role.ADMIN,
         )
         if options["verbosity"]:
             self.stdout.write(self.style.SUCCESS(f"Admin user {username!r} created."))

@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Serve the web app (admin and login for now) on HOST:PORT (default 127.0.0.1:8000)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="HOST:PORT to listen on (default 127.0.0.1:8000)")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="HOST:PORT to listen on (default 127.0.0.1:8000)"
+        )
         parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
 
     def handle(self, *args, **options) -> None:
