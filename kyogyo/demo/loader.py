@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.color import no_style
@@ -50,50 +51,68 @@ USER_COLUMNS: dict[type[models.Model], list[str]] = {
 }
 
 
-class Writer:
-    """Writes rows (dicts keyed by attribute name) with explicit ids, fast."""
+class Codec:
+    """Turns a model's rows (dicts keyed by attribute name) into lists of database values in
+    column order: what Django would send, computed in the shard workers, not the writer."""
 
-    def __init__(self) -> None:
-        self.vendor = connection.vendor
+    def __init__(self, model: type[models.Model], vendor: str) -> None:
+        self.fields = list(model._meta.concrete_fields)
+        self.names = [f.attname for f in self.fields]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.converters = [(i, c) for i, c in enumerate(_converter(f, vendor) for f in self.fields) if c]
 
-    def write(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        fields = list(model._meta.concrete_fields)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        table = connection.ops.quote_name(model._meta.db_table)
-        names = [f.attname for f in fields]
-        converters = [(i, c) for i, c in enumerate(self._converter(f) for f in fields) if c is not None]
-        tuples = []
+    def encode(self, rows: list[dict[str, Any]]) -> list[list[Any]]:
+        names, converters = self.names, self.converters
+        encoded = []
         for row in rows:
             values = [row.get(n) for n in names]
             for i, convert in converters:
                 if values[i] is not None:
                     values[i] = convert(values[i])
-            tuples.append(values)
+            encoded.append(values)
+        return encoded
+
+
+def _converter(field: models.Field, vendor: str) -> Callable[[Any], Any] | None:
+    if isinstance(field, models.JSONField):
+        return lambda v: json.dumps(v) if v else ("{}" if isinstance(v, dict) else json.dumps(v))
+    if isinstance(field, models.CharField | models.TextField):
+        return str  # plain text, not a choices enum member
+    if isinstance(field, models.DateTimeField):
+        if vendor == "postgresql":
+            return lambda v: v.isoformat()
+        # What Django's SQLite backend stores: naive UTC text (adapt_datetimefield_value).
+        return lambda v: v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+    if isinstance(field, models.DateField):
+        return lambda v: v.isoformat()
+    return None
+
+
+class Writer:
+    """Writes encoded rows with explicit ids: multi-row inserts on SQLite, COPY on PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+        if self.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                # A big page cache keeps the indexes' hot pages in memory during the load.
+                cursor.execute("PRAGMA cache_size = -1000000")
+
+    def write(self, model: type[models.Model], rows: list[list[Any]]) -> None:
+        if not rows:
+            return
+        fields = list(model._meta.concrete_fields)
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        table = connection.ops.quote_name(model._meta.db_table)
         connection.ensure_connection()
         raw = connection.connection
         if self.vendor == "postgresql":
             with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for values in tuples:
+                for values in rows:
                     copy.write_row(values)
         else:
             marks = ", ".join("?" for _ in fields)
-            raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuples)
-
-    def _converter(self, field: models.Field) -> Callable[[Any], Any] | None:
-        if isinstance(field, models.JSONField):
-            return json.dumps
-        if isinstance(field, models.CharField | models.TextField):
-            return str  # plain text, not a choices enum member
-        if self.vendor == "postgresql":
-            return None
-        if isinstance(field, models.DateTimeField):
-            # What Django's SQLite backend stores: naive UTC text (adapt_datetimefield_value).
-            return lambda v: v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
-        if isinstance(field, models.DateField):
-            return lambda v: v.isoformat()
-        return None
+            raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
 def next_ids() -> dict[type[models.Model], int]:
@@ -113,13 +132,25 @@ def next_ids() -> dict[type[models.Model], int]:
 _shard_context: dict[str, Any] = {}
 
 
-def _simulate(shard: int) -> bulk.ShardResult:
+@dataclass
+class EncodedShard:
+    result: bulk.ShardResult
+    rows: dict[type[models.Model], list[list[Any]]]
+    transition_micros: list[int]
+
+
+def _simulate(shard: int) -> EncodedShard:
     context = _shard_context
     driver = bulk.BulkDriver(context["config"], shard)
     story = scenario.Story(context["company"], driver, context["campaign_ids"], context["staff"])
     story.account_ids = context["config"].account_ids
     story.run_shard(shard)
-    return driver.result()
+    result = driver.result()
+    codecs = context["codecs"]
+    rows = {model: codecs[model].encode(result.rows[model]) for model in bulk.TABLES}
+    micros = [machine.micros_of(row["at"]) for row in result.rows[Transition]]
+    result.rows = {}  # sent encoded only
+    return EncodedShard(result, rows, micros)
 
 
 class Loader:
@@ -144,17 +175,18 @@ class Loader:
         account_ids = self._write_accounts()
         config = bulk.BulkConfig.load(self.company, account_ids)
         self.config = config
+        self.codecs = {model: Codec(model, connection.vendor) for model in [Account, *bulk.TABLES]}
         _shard_context.update(config=config, company=self.company, campaign_ids=self.campaign_ids,
-                              staff=self.staff)
+                              staff=self.staff, codecs=self.codecs)
         done = 0
         for result in self._shards():
             self._stitch(result)
-            done += result.people
+            done += result.result.people
             if progress:
                 progress(done, self.company.people)
         self._finish(now)
 
-    def _shards(self) -> Iterator[bulk.ShardResult]:
+    def _shards(self) -> Iterator[EncodedShard]:
         shards = range(scenario.SHARDS)
         if self.workers == 1:
             yield from map(_simulate, shards)
@@ -174,29 +206,32 @@ class Loader:
                 "kind": spec.kind, "external_id": None, "created_at": self.company.start_moment,
             })
         with transaction.atomic():
-            self.writer.write(Account, rows)
+            self.writer.write(Account, Codec(Account, connection.vendor).encode(rows))
         return account_ids
 
-    def _stitch(self, result: bulk.ShardResult) -> None:
+    def _stitch(self, shard: EncodedShard) -> None:
+        result, rows = shard.result, shard.rows
         resolve = self._rotation(result)
-        offsets = {model: self._take(model, len(result.rows[model])) for model in bulk.TABLES
-                   if model is not Milestone}
-        rows = result.rows
+        offsets = {model: self._take(model, len(rows[model])) for model in bulk.TABLES if model is not Milestone}
         for model, columns in USER_COLUMNS.items():
-            for row in rows[model]:
-                for column in columns:
-                    value = row[column]
+            indexes = [self.codecs[model].index[c] for c in columns]
+            for values in rows[model]:
+                for i in indexes:
+                    value = values[i]
                     if value is not None and value < 0:
-                        row[column] = resolve(value)
-        last_hashes = _rehash(rows[Transition], result.rehash)
-        for row in rows[Milestone]:
-            if row["subject_id"] in last_hashes:
-                row["last_hash"] = last_hashes[row["subject_id"]]
+                        values[i] = resolve(value)
+        last_hashes = _rehash(rows[Transition], shard.transition_micros, result.rehash, self.codecs[Transition])
+        milestone = self.codecs[Milestone].index
+        for values in rows[Milestone]:
+            subject = values[milestone["subject_id"]]
+            if subject in last_hashes:
+                values[milestone["last_hash"]] = last_hashes[subject]
         for model, references in LOCAL_REFERENCES.items():
-            for row in rows[model]:
-                for column, target in references:
-                    if row[column] is not None:
-                        row[column] += offsets[target]
+            shifts = [(self.codecs[model].index[column], offsets[target]) for column, target in references]
+            for values in rows[model]:
+                for i, shift in shifts:
+                    if values[i] is not None:
+                        values[i] += shift
         with transaction.atomic():
             for model in bulk.TABLES:
                 self.writer.write(model, rows[model])
@@ -244,17 +279,22 @@ class Loader:
         mark_breaches(now)
 
 
-def _rehash(transitions: list[dict[str, Any]], subjects: set[int]) -> dict[int, str]:
+def _rehash(transitions: list[list[Any]], micros: list[int], subjects: set[int], codec: Codec) -> dict[int, str]:
     """Recompute the hash chains of ``subjects`` (rows are in subject, seq order) now that
     their actors are real; returns each subject's last hash."""
+    at = codec.index
+    subject_i, seq_i, from_i, to_i = at["subject_id"], at["seq"], at["from_stage_id"], at["to_stage_id"]
+    via_i, actor_i, version_i, reason_i, hash_i = (
+        at["via"], at["actor_id"], at["rule_version_id"], at["reason_id"], at["hash"],
+    )
     last: dict[int, str] = {}
-    for row in transitions:
-        subject = row["subject_id"]
+    for values, when in zip(transitions, micros, strict=True):
+        subject = values[subject_i]
         if subject not in subjects:
             continue
-        row["hash"] = machine.chain_hash(
-            last.get(subject, ""), row["seq"], row["from_stage_id"], row["to_stage_id"], row["at"],
-            row["via"], row["actor_id"], row["rule_version_id"], row["reason_id"],
+        values[hash_i] = machine.chain_hash(
+            last.get(subject, ""), values[seq_i], values[from_i], values[to_i], when, values[via_i],
+            values[actor_i], values[version_i], values[reason_i],
         )
-        last[subject] = row["hash"]
+        last[subject] = values[hash_i]
     return last

@@ -250,6 +250,12 @@ class Driver(Protocol):
     def nps(self, contact_id: int, score: int, comment: str, at: dt.datetime) -> None: ...
 
 
+def _seed(seed: int, stream: int, index: int) -> int:
+    """A distinct integer seed per (demo seed, purpose, index); integers seed much faster
+    than strings, which matters a million times over."""
+    return (seed * 8 + stream) * 100_000_000 + index
+
+
 def size_to_people(size: str) -> int:
     if size in SIZES:
         return SIZES[size]
@@ -308,7 +314,7 @@ class Company:
         self.start_moment = self.end_moment - dt.timedelta(days=HISTORY_DAYS)
 
     def account(self, index: int) -> AccountSpec:
-        rng = random.Random(f"{self.seed}:account:{index}")
+        rng = random.Random(_seed(self.seed, 1, index))
         name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)} {index}"
         size = int(min(20_000, rng.paretovariate(1.1) * 12))
         return AccountSpec(
@@ -355,7 +361,7 @@ class Company:
         return range(shard, self.people, SHARDS)
 
     def person(self, index: int) -> PersonSpec:
-        rng = random.Random(f"{self.seed}:person:{index}")
+        rng = random.Random(_seed(self.seed, 2, index))
         draw = rng.random()
         intent = "now" if draw < 0.10 else ("later" if draw < 0.75 else "never")
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -457,7 +463,7 @@ class Story:
 
     def live(self, index: int) -> None:
         company = self.company
-        rng = random.Random(f"{company.seed}:life:{index}")
+        rng = random.Random(_seed(company.seed, 3, index))
         spec = company.person(index)
         # Three days' margin: nudging to a weekday never pushes a birth past the end.
         born = company.start_moment + dt.timedelta(seconds=rng.randrange((HISTORY_DAYS - 3) * 86400))

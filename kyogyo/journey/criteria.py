@@ -490,15 +490,40 @@ Predicate = Callable[[Facts, Mapping[str, frozenset[str]]], bool]
 
 def compile_condition(node: dict) -> Predicate:
     """The same test as ``matches`` for a *valid* condition, with operators and values
-    normalised once up front: the engine evaluates rules millions of times."""
+    normalised once up front: the engine evaluates rules millions of times. A condition on
+    fields alone is worked out once per ``Facts.texts`` cache (i.e. once per subject while
+    its fields stay the same, when a caller shares that cache)."""
+    test = _compile(node)
+    if not _fields_only(node):
+        return test
+    key = f"\0rule:{id(test)}"
+
+    def memoised(facts: Facts, lists: Mapping[str, frozenset[str]]) -> bool:
+        cached = facts.texts.get(key)
+        if cached is None:
+            cached = facts.texts[key] = "1" if test(facts, lists) else ""
+        return cached == "1"
+
+    return memoised
+
+
+def _fields_only(node: dict) -> bool:
+    if "all" in node or "any" in node:
+        return all(_fields_only(c) for c in node.get("all") or node.get("any") or [])
+    if "not" in node:
+        return _fields_only(node["not"])
+    return "field" in node
+
+
+def _compile(node: dict) -> Predicate:
     if "all" in node:
-        parts = [compile_condition(c) for c in node["all"]]
+        parts = [_compile(c) for c in node["all"]]
         return lambda facts, lists: all(p(facts, lists) for p in parts)
     if "any" in node:
-        parts = [compile_condition(c) for c in node["any"]]
+        parts = [_compile(c) for c in node["any"]]
         return lambda facts, lists: any(p(facts, lists) for p in parts)
     if "not" in node:
-        inner = compile_condition(node["not"])
+        inner = _compile(node["not"])
         return lambda facts, lists: not inner(facts, lists)
     op = normalise_op(node["op"])
     if "metric" in node:

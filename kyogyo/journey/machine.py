@@ -113,18 +113,27 @@ def timestamp_text(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def micros_of(at: dt.datetime) -> int:
+    """Microseconds since the Unix epoch, exactly (no float rounding)."""
+    return (at - EPOCH) // dt.timedelta(microseconds=1)
+
+
 def chain_hash(
     previous: str,
     seq: int,
     from_id: int | None,
     to_id: int,
-    at: dt.datetime,
+    at: dt.datetime | int,
     via: str,
     actor_id: int | None,
     rule_version_id: int | None,
     reason_id: int | None,
 ) -> str:
-    micros = round(at.timestamp() * 1_000_000)
+    """The row's link in its subject's chain; ``at`` may be given as ``micros_of(at)``."""
+    micros = at if isinstance(at, int) else micros_of(at)
     text = f"{previous}|{seq}|{from_id}|{to_id}|{micros}|{via}|{actor_id}|{rule_version_id}|{reason_id}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
