@@ -18,7 +18,7 @@ install: $(STAMP)
 ## demo: install, build the demo company on SQLite and serve it on http://127.0.0.1:8000
 demo: $(STAMP)
 	$(BIN)/kyogyo init --admin-password admin --no-input
-	$(BIN)/kyogyo demo --size small --seed 1 --serve
+	$(BIN)/kyogyo demo --size small --seed 1 --if-empty --serve
 
 serve: $(STAMP)
 	$(BIN)/kyogyo serve
@@ -26,12 +26,16 @@ serve: $(STAMP)
 ## test: install, then the whole suite on SQLite and on PostgreSQL (127.0.0.1), plus ruff and mypy
 test: $(STAMP) lint typecheck test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
-	$(BIN)/pytest
+# pytest exits 5 when it collects no test: for us that is a failure, said plainly.
+PYTEST = $(BIN)/pytest || { status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; exit $$status; }
 
-# PostgreSQL at 127.0.0.1 (trust auth); pytest creates and drops its own test database.
+test-sqlite: $(STAMP)
+	$(PYTEST)
+
+# PostgreSQL at 127.0.0.1 (trust auth); pytest creates and drops its own test database
+# (test_<name>), so the server's own databases are never touched.
 test-postgres: $(STAMP)
-	DATABASE_URL=$${KYOGYO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest
+	export DATABASE_URL=$${KYOGYO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}; $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kyogyo tests

@@ -165,7 +165,8 @@ NPS_COMMENTS = [
     "",
 ]
 
-# team key → (members, managers); scaled for larger companies
+USERNAME_PREFIX = {"marketing": "mk", "inside_sales": "is", "field_sales": "fs", "customer_success": "cs"}
+# team key → members (plus one manager each); scaled for larger companies
 TEAM_SIZES = {"marketing": 3, "inside_sales": 6, "field_sales": 6, "customer_success": 4}
 
 
@@ -274,7 +275,7 @@ def users(people: int) -> list[UserSpec]:
     rng = random.Random("users")
     specs = []
     for team, members in TEAM_SIZES.items():
-        short = "".join(w[0] for w in team.split("_"))
+        short = USERNAME_PREFIX[team]
         for n in range(members * scale + 1):
             role = "manager" if n == 0 else "member"
             specs.append(

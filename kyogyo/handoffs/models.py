@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -77,6 +78,14 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from kyogyo.journey.criteria import validate
+
+        if self.condition is not None:
+            problems = validate(self.condition)
+            if problems:
+                raise ValidationError({"condition": [str(p) for p in problems]})
 
 
 class RoutingCursor(models.Model):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,13 @@ class FitRule(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        from kyogyo.journey.criteria import validate
+
+        problems = validate(self.condition)
+        if problems:
+            raise ValidationError({"condition": [str(p) for p in problems]})
 
 
 class EngagementWeight(models.Model):

@@ -21,6 +21,12 @@ from kyogyo.ops import invariants
 HOUR = dt.timedelta(hours=1)
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The ``people`` fixture hashes nine passwords; the default hasher takes ~0.3 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def stage_of(contact) -> str:
     return Milestone.objects.select_related("current_stage").get(subject=contact).current_stage.key
 
@@ -32,8 +38,15 @@ def snapshot(contact) -> tuple:
         Transition.objects.count(),
         Handoff.objects.count(),
         list(Transition.objects.filter(subject=contact).values_list("seq", "to_stage__key", "hash")),
-        (milestone.current_stage_id, milestone.current_since, milestone.first_entered,
-         milestone.entries, milestone.reentry_count, milestone.transition_count, milestone.last_hash),
+        (
+            milestone.current_stage_id,
+            milestone.current_since,
+            milestone.first_entered,
+            milestone.entries,
+            milestone.reentry_count,
+            milestone.transition_count,
+            milestone.last_hash,
+        ),
     )
 
 
@@ -93,8 +106,16 @@ def test_a_journey_cannot_start_twice_in_lead(make_contact):
         ("nurture", {}, "actor_required", ["acting user"]),
         ("nurture", {"via": "telepathy"}, "bad_via", ["'telepathy'"]),
     ],
-    ids=["unknown-stage", "not-allowed-sal", "not-allowed-won", "time-backwards",
-         "dq-without-reason", "user-without-actor", "default-via-is-user", "bad-via"],
+    ids=[
+        "unknown-stage",
+        "not-allowed-sal",
+        "not-allowed-won",
+        "time-backwards",
+        "dq-without-reason",
+        "user-without-actor",
+        "default-via-is-user",
+        "bad-via",
+    ],
 )
 def test_advance_refuses_and_writes_nothing(make_contact, to_stage, kwargs, code, words):
     contact = make_contact()
@@ -114,7 +135,7 @@ def test_time_backwards_message_names_both_times(make_contact):
         actions.advance(contact, "nurture", via="system", at=T0 - dt.timedelta(minutes=5))
     message = str(info.value)
     assert (T0 - dt.timedelta(minutes=5)).isoformat() in message
-    assert T0.isoformat() in message
+    assert machine.timestamp_text(T0)[:19] in message  # the last move, in UTC
 
 
 def test_naive_time_is_refused(make_contact):
@@ -129,10 +150,20 @@ def test_naive_time_is_refused(make_contact):
 def test_disqualified_with_reason_and_user_move_with_actor_are_allowed(make_contact, people):
     contact = make_contact()
     competitor = ReasonCode.objects.get(kind="disqualify", key="competitor")
-    row = actions.advance(contact, "disqualified", at=T0 + HOUR, actor=people.marketer, reason=competitor,
-                          note="Works at a rival.")
-    assert (row.via, row.actor_id, row.reason_id, row.note) == ("user", people.marketer.pk, competitor.pk,
-                                                                "Works at a rival.")
+    row = actions.advance(
+        contact,
+        "disqualified",
+        at=T0 + HOUR,
+        actor=people.marketer,
+        reason=competitor,
+        note="Works at a rival.",
+    )
+    assert (row.via, row.actor_id, row.reason_id, row.note) == (
+        "user",
+        people.marketer.pk,
+        competitor.pk,
+        "Works at a rival.",
+    )
     assert stage_of(contact) == "disqualified"
     # the same time as the last move is not "backwards"
     actions.advance(contact, "nurture", at=T0 + HOUR, actor=people.marketer)
@@ -161,8 +192,9 @@ def test_milestones_count_entries_and_reentries(make_contact, people):
     assert not first_mql.is_reentry
 
     handoff = Handoff.objects.get(subject=contact, status=Handoff.Status.OPEN)
-    handoff_actions.reject_handoff(handoff, actor=people.is_rep, reason=reject_reason("not_reachable"),
-                                   at=T0 + dt.timedelta(days=1))
+    handoff_actions.reject_handoff(
+        handoff, actor=people.is_rep, reason=reject_reason("not_reachable"), at=T0 + dt.timedelta(days=1)
+    )
     assert stage_of(contact) == "nurture"
 
     downloads(contact, T0 + dt.timedelta(days=2), 1)
@@ -196,7 +228,11 @@ def test_milestones_count_entries_and_reentries(make_contact, people):
 def test_database_refuses_update_of_a_transition(make_contact):
     contact = make_contact()
     row = Transition.objects.get(subject=contact)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE journey_transition SET note = 'edited' WHERE id = %s", [row.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Transition.objects.filter(pk=row.pk).update(via="user")
@@ -219,7 +255,11 @@ def test_model_refuses_save_and_delete(make_contact):
 def test_postgres_refuses_delete_of_a_transition(make_contact):
     contact = make_contact()
     row = Transition.objects.get(subject=contact)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM journey_transition WHERE id = %s", [row.pk])
     assert Transition.objects.filter(pk=row.pk).exists()
 
@@ -239,8 +279,13 @@ def journeys(make_contact, people):
     handoff_actions.accept_handoff(Handoff.objects.get(subject=sal), actor=people.is_rep, at=T0 + 2 * HOUR)
     dq = make_contact()
     actions.advance(dq, "nurture", at=T0 + HOUR, actor=people.marketer)
-    actions.advance(dq, "disqualified", at=T0 + 2 * HOUR, actor=people.marketer,
-                    reason=ReasonCode.objects.get(kind="disqualify", key="partner"))
+    actions.advance(
+        dq,
+        "disqualified",
+        at=T0 + 2 * HOUR,
+        actor=people.marketer,
+        reason=ReasonCode.objects.get(kind="disqualify", key="partner"),
+    )
     return {"lead": lead, "mql": mql, "sal": sal, "dq": dq}
 
 
@@ -251,8 +296,17 @@ def _insert(row: Transition, **changes) -> None:
 
 
 def _delete(row: Transition) -> None:
+    """Remove a transition behind the app's back. SQLite allows DELETE; on PostgreSQL the
+    trigger is switched off inside the test's transaction (rolled back afterwards)."""
+    trigger = "journey_transition_no_change"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no pending checks
+            cursor.execute(f"ALTER TABLE journey_transition DISABLE TRIGGER {trigger}")
         cursor.execute("DELETE FROM journey_transition WHERE id = %s", [row.pk])
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE journey_transition ENABLE TRIGGER {trigger}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_invariants_hold_after_journeys(journeys):
@@ -263,7 +317,6 @@ def test_invariants_hold_after_journeys(journeys):
     assert report.handoffs == 2
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses DELETE outright")
 def test_invariants_detect_a_deleted_transition(journeys):
     row = Transition.objects.get(subject=journeys["dq"], seq=2)
     _delete(row)
@@ -274,7 +327,6 @@ def test_invariants_detect_a_deleted_transition(journeys):
     assert "hash chain broken" in text
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses DELETE outright")
 def test_invariants_detect_a_deleted_last_transition(journeys):
     row = Transition.objects.get(subject=journeys["dq"], seq=3)
     _delete(row)
@@ -311,7 +363,6 @@ def test_invariants_detect_an_edited_milestone_hash(journeys):
     assert any("milestones last hash" in v for v in report.violations), report.violations
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses DELETE outright")
 def test_invariants_detect_an_edited_transition_hash(journeys):
     row = Transition.objects.get(subject=journeys["lead"], seq=1)
     _delete(row)
@@ -323,7 +374,6 @@ def test_invariants_detect_an_edited_transition_hash(journeys):
     )
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses DELETE outright")
 def test_invariants_detect_a_row_rewritten_with_its_old_hash(journeys, people):
     row = Transition.objects.get(subject=journeys["dq"], seq=3)
     _delete(row)

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from kyogyo.customers.models import Contact
 from kyogyo.demo import scenario
 from kyogyo.demo.build import DEMO_PASSWORD, DemoError, build
 from kyogyo.ops.progress import reporter
@@ -44,6 +45,11 @@ class Command(BaseCommand):
             "for 20,000 people or more; else 1). The rows are the same for any number.",
         )
         parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="build only when the database holds no people yet; otherwise keep what is there",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="first remove all customer data and journey history (cannot be undone)",
@@ -64,6 +70,11 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(f"--today: {options['today']!r} is not a date (YYYY-MM-DD)") from exc
         call_command("migrate", interactive=False, verbosity=0)
+        if options["if_empty"] and not options["reset"] and Contact.objects.exists():
+            self.stdout.write(f"The database already holds {Contact.objects.count():,} people; kept as it is.")
+            if options["serve"]:
+                call_command("serve", addr=options["addr"])
+            return
         progress = reporter("people") if options["format"] == "text" else None
         try:
             result = build(
@@ -94,7 +105,7 @@ class Command(BaseCommand):
                 + ", ".join(f"{n:,} {k}" for k, n in result.counts.items())
             )
             self.stdout.write(
-                f"Staff sign in as ms01, is01, fs01, cs01 (managers: ms00, is00, …) "
+                "Staff sign in as mk01, is01, fs01, cs01, … (managers: mk00, is00, fs00, cs00) "
                 f"with password {DEMO_PASSWORD!r}."
             )
         if options["serve"]:
