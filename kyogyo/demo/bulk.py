@@ -34,7 +34,15 @@ from kyogyo.success.actions import SubscriptionError, moment_of
 from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
 
 TABLES: list[type[models.Model]] = [
-    Contact, Activity, Transition, Milestone, Handoff, Deal, Subscription, SubscriptionChange, NpsResponse,
+    Contact,
+    Activity,
+    Transition,
+    Milestone,
+    Handoff,
+    Deal,
+    Subscription,
+    SubscriptionChange,
+    NpsResponse,
 ]
 
 
@@ -67,7 +75,9 @@ class BulkConfig:
     @classmethod
     def load(cls, company: Any, account_ids: dict[int, int]) -> BulkConfig:
         pools = {team.pk: routing.load_pools(team.pk) for team in Team.objects.order_by("pk")}
-        keys = [pool.key for rules, team_pool in pools.values() for pool in [*(p for _, p in rules), team_pool]]
+        keys = [
+            pool.key for rules, team_pool in pools.values() for pool in [*(p for _, p in rules), team_pool]
+        ]
         return cls(
             book=rulebook.load(),
             calendar=load_calendar(),
@@ -78,7 +88,9 @@ class BulkConfig:
             company=company,
             account_ids=account_ids,
             churned_accounts=frozenset(
-                Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list("account_id", flat=True)
+                Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list(
+                    "account_id", flat=True
+                )
             ),
         )
 
@@ -98,7 +110,7 @@ class ShardResult:
 
 @dataclass
 class _Person:
-    contact: Contact
+    contact: Any  # a _PersonRecord: reads like a Contact to the rules
     # contact_fields and their normalised texts, reused while the person's data stays the same
     fields: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
@@ -140,7 +152,7 @@ class BulkDriver:
         self.pool_no = {key: n for n, key in enumerate(config.pool_keys)}
         self.ids: dict[type[models.Model], int] = dict.fromkeys(TABLES, 1)
         self.rows: dict[type[models.Model], list[dict[str, Any]]] = {m: [] for m in TABLES}
-        self.accounts: dict[int, Account] = {}
+        self.accounts: dict[int, Any] = {}
         self.account_index = {account_id: index for index, account_id in config.account_ids.items()}
         self.assignments: dict[int, int] = {}
         self.pools_first_used: list[int] = []
@@ -164,18 +176,25 @@ class BulkDriver:
     def account(self, spec: AccountSpec, at: dt.datetime) -> int:
         raise NotImplementedError("the loader writes companies before the shards run")
 
-    def _account(self, account_id: int) -> Account:
+    def _account(self, account_id: int) -> Any:
         """The company as the actions would read it (built from its spec on first use)."""
         account = self.accounts.get(account_id)
         if account is None:
             company = self.config.company
             index = self.account_index[account_id]
-            spec = company.account(index) if index >= 0 else next(
-                a for a in company.all_specials() if a.index == index
+            spec = (
+                company.account(index)
+                if index >= 0
+                else next(a for a in company.all_specials() if a.index == index)
             )
-            account = self.accounts[account_id] = _Record(  # type: ignore[assignment]
-                pk=account_id, name=spec.name, domain=spec.domain, industry=spec.industry,
-                employee_count=spec.employee_count, country=spec.country, segment=spec.segment,
+            account = self.accounts[account_id] = _Record(
+                pk=account_id,
+                name=spec.name,
+                domain=spec.domain,
+                industry=spec.industry,
+                employee_count=spec.employee_count,
+                country=spec.country,
+                segment=spec.segment,
                 kind=spec.kind,
             )
         return account
@@ -401,7 +420,7 @@ class BulkDriver:
                 ].key
             )
         else:
-            target = self.stages.by_id[handoff["stage_id"]].accept_to_key
+            target = self.stages.by_id[handoff["stage_id"]].accept_to_key or ""
         row = self._advance(target, at, via=Transition.Via.HANDOFF, actor_id=actor_id, reason=reason)
         handoff.update(
             status=status,
@@ -444,7 +463,7 @@ class BulkDriver:
         self._advance(QUALIFIED_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
         handoff = person.open_handoff
         owner = handoff["assigned_to_id"] if handoff else actor_id
-        deal = {
+        deal: dict[str, Any] = {
             "id": self._id(Deal),
             "name": name,
             "account_id": person.contact.account_id,
@@ -507,7 +526,7 @@ class BulkDriver:
         person = self.person
         assert person is not None
         returning = account_id in self.churned_accounts
-        subscription = {
+        subscription: dict[str, Any] = {
             "id": self._id(Subscription),
             "account_id": account_id,
             "deal_id": deal_id,
@@ -549,7 +568,8 @@ class BulkDriver:
         state = self.person.state  # type: ignore[union-attr]
         if state.current is None or stage not in self.stages.get(state.current).exits:
             return
-        self._advance(stage, max(at, state.current_since), via=Transition.Via.SYSTEM)  # type: ignore[type-var]
+        since = state.current_since or at
+        self._advance(stage, max(at, since), via=Transition.Via.SYSTEM)
 
     def _active(self, subscription_id: int) -> dict:
         subscription = self.person.subscriptions[subscription_id]  # type: ignore[union-attr]
@@ -610,13 +630,19 @@ class BulkDriver:
         rows[Transition] += person.transitions
         state = person.state
         if state.current is not None:
-            rows[Milestone].append({
-                "subject_id": person.contact.pk, "account_id": person.contact.account_id,
-                "current_stage_id": self.stages.get(state.current).id, "current_since": state.current_since,
-                "first_entered": state.first_entered, "entries": state.entries,
-                "reentry_count": state.reentry_count, "transition_count": state.transition_count,
-                "last_hash": state.last_hash,
-            })
+            rows[Milestone].append(
+                {
+                    "subject_id": person.contact.pk,
+                    "account_id": person.contact.account_id,
+                    "current_stage_id": self.stages.get(state.current).id,
+                    "current_since": state.current_since,
+                    "first_entered": state.first_entered,
+                    "entries": state.entries,
+                    "reentry_count": state.reentry_count,
+                    "transition_count": state.transition_count,
+                    "last_hash": state.last_hash,
+                }
+            )
         rows[Handoff] += person.handoffs
         rows[Deal] += person.deals.values()
         rows[Subscription] += person.subscriptions.values()
@@ -626,8 +652,13 @@ class BulkDriver:
     def result(self) -> ShardResult:
         self._finish_person()
         return ShardResult(
-            shard=self.shard, people=self.people, rows=self.rows, pools_first_used=self.pools_first_used,
-            assignments=self.assignments, rehash=self.rehash, customer_accounts=self.customer_accounts,
+            shard=self.shard,
+            people=self.people,
+            rows=self.rows,
+            pools_first_used=self.pools_first_used,
+            assignments=self.assignments,
+            rehash=self.rehash,
+            customer_accounts=self.customer_accounts,
         )
 
 

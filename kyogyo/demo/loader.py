@@ -38,8 +38,12 @@ LOCAL_REFERENCES: dict[type[models.Model], list[tuple[str, type[models.Model]]]]
     Activity: [("id", Activity), ("contact_id", Contact)],
     Transition: [("id", Transition), ("subject_id", Contact)],
     Milestone: [("subject_id", Contact)],
-    Handoff: [("id", Handoff), ("transition_id", Transition), ("resolution_id", Transition),
-              ("subject_id", Contact)],
+    Handoff: [
+        ("id", Handoff),
+        ("transition_id", Transition),
+        ("resolution_id", Transition),
+        ("subject_id", Contact),
+    ],
     Deal: [("id", Deal), ("contact_id", Contact)],
     Subscription: [("id", Subscription), ("deal_id", Deal)],
     SubscriptionChange: [("id", SubscriptionChange), ("subscription_id", Subscription)],
@@ -47,7 +51,9 @@ LOCAL_REFERENCES: dict[type[models.Model], list[tuple[str, type[models.Model]]]]
 }
 # Columns that may hold a rotation placeholder instead of a user id.
 USER_COLUMNS: dict[type[models.Model], list[str]] = {
-    Transition: ["actor_id"], Handoff: ["assigned_to_id", "acted_by_id"], Deal: ["owner_id"],
+    Transition: ["actor_id"],
+    Handoff: ["assigned_to_id", "acted_by_id"],
+    Deal: ["owner_id"],
 }
 
 
@@ -102,8 +108,8 @@ class Writer:
         if not rows:
             return
         fields = list(model._meta.concrete_fields)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        table = connection.ops.quote_name(model._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(f.column or "") for f in fields)
+        table = connection.ops.quote_name(model._meta.db_table or "")
         connection.ensure_connection()
         raw = connection.connection
         if self.vendor == "postgresql":
@@ -117,8 +123,8 @@ class Writer:
 
 def next_ids() -> dict[type[models.Model], int]:
     """The next id each table would hand out."""
-    tables = [Account, *bulk.TABLES, RoutingCursor]
-    ids = {m: (m.objects.aggregate(m=Max("pk"))["m"] or 0) + 1 for m in tables if m is not Milestone}
+    tables: list[type[models.Model]] = [Account, *bulk.TABLES, RoutingCursor]
+    ids = {m: (m._default_manager.aggregate(m=Max("pk"))["m"] or 0) + 1 for m in tables if m is not Milestone}
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("SELECT name, seq FROM sqlite_sequence")
@@ -154,8 +160,9 @@ def _simulate(shard: int) -> EncodedShard:
 
 
 class Loader:
-    def __init__(self, company: scenario.Company, campaign_ids: list, staff: dict[str, list[int]],
-                 *, workers: int = 1) -> None:
+    def __init__(
+        self, company: scenario.Company, campaign_ids: list, staff: dict[str, list[int]], *, workers: int = 1
+    ) -> None:
         self.company = company
         self.campaign_ids = campaign_ids
         self.staff = staff
@@ -175,9 +182,14 @@ class Loader:
         account_ids = self._write_accounts()
         config = bulk.BulkConfig.load(self.company, account_ids)
         self.config = config
-        self.codecs = {model: Codec(model, connection.vendor) for model in [Account, *bulk.TABLES]}
-        _shard_context.update(config=config, company=self.company, campaign_ids=self.campaign_ids,
-                              staff=self.staff, codecs=self.codecs)
+        self.codecs = {model: Codec(model, connection.vendor) for model in bulk.TABLES}
+        _shard_context.update(
+            config=config,
+            company=self.company,
+            campaign_ids=self.campaign_ids,
+            staff=self.staff,
+            codecs=self.codecs,
+        )
         done = 0
         for result in self._shards():
             self._stitch(result)
@@ -200,11 +212,20 @@ class Loader:
         for spec in self.company.all_accounts():
             account_id = self._take(Account, 1) + 1
             account_ids[spec.index] = account_id
-            rows.append({
-                "id": account_id, "name": spec.name, "domain": spec.domain, "industry": spec.industry,
-                "employee_count": spec.employee_count, "country": spec.country, "segment": spec.segment,
-                "kind": spec.kind, "external_id": None, "created_at": self.company.start_moment,
-            })
+            rows.append(
+                {
+                    "id": account_id,
+                    "name": spec.name,
+                    "domain": spec.domain,
+                    "industry": spec.industry,
+                    "employee_count": spec.employee_count,
+                    "country": spec.country,
+                    "segment": spec.segment,
+                    "kind": spec.kind,
+                    "external_id": None,
+                    "created_at": self.company.start_moment,
+                }
+            )
         with transaction.atomic():
             self.writer.write(Account, Codec(Account, connection.vendor).encode(rows))
         return account_ids
@@ -212,7 +233,9 @@ class Loader:
     def _stitch(self, shard: EncodedShard) -> None:
         result, rows = shard.result, shard.rows
         resolve = self._rotation(result)
-        offsets = {model: self._take(model, len(rows[model])) for model in bulk.TABLES if model is not Milestone}
+        offsets = {
+            model: self._take(model, len(rows[model])) for model in bulk.TABLES if model is not Milestone
+        }
         for model, columns in USER_COLUMNS.items():
             indexes = [self.codecs[model].index[c] for c in columns]
             for values in rows[model]:
@@ -220,7 +243,9 @@ class Loader:
                     value = values[i]
                     if value is not None and value < 0:
                         values[i] = resolve(value)
-        last_hashes = _rehash(rows[Transition], shard.transition_micros, result.rehash, self.codecs[Transition])
+        last_hashes = _rehash(
+            rows[Transition], shard.transition_micros, result.rehash, self.codecs[Transition]
+        )
         milestone = self.codecs[Milestone].index
         for values in rows[Milestone]:
             subject = values[milestone["subject_id"]]
@@ -241,7 +266,9 @@ class Loader:
         """Resolve the shard's placeholders from each pool's rotation position, and move
         the positions on by the shard's assignments."""
         keys = self.config.pool_keys
-        pools = {p.key: p for rules, team in self.config.pools.values() for p in [*(q for _, q in rules), team]}
+        pools = {
+            p.key: p for rules, team in self.config.pools.values() for p in [*(q for _, q in rules), team]
+        }
         starts: dict[int, tuple[list[int], int]] = {}
         for number in result.pools_first_used:
             key = keys[number]
@@ -266,26 +293,36 @@ class Loader:
         with transaction.atomic():
             written = sorted(self.customer_accounts)
             for start in range(0, len(written), 500):
-                Account.objects.filter(pk__in=written[start:start + 500]).update(kind=Account.Kind.CUSTOMER)
-            for pool, (cursor_id, last_user_id, new) in sorted(self.cursors.items(), key=lambda c: c[1][0]):
+                Account.objects.filter(pk__in=written[start : start + 500]).update(kind=Account.Kind.CUSTOMER)
+            for pool, (cursor_id, last_user_id, new) in sorted(
+                self.cursors.items(), key=lambda c: c[1][0] or 0
+            ):
                 if new:
                     RoutingCursor.objects.create(pk=cursor_id, pool=pool, last_user_id=last_user_id)
                 else:
-                    RoutingCursor.objects.filter(pk=cursor_id).update(last_user_id=last_user_id)
+                    RoutingCursor.objects.filter(pk=cursor_id or 0).update(last_user_id=last_user_id)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    for sql in connection.ops.sequence_reset_sql(no_style(), [Account, *bulk.TABLES, RoutingCursor]):
+                    for sql in connection.ops.sequence_reset_sql(
+                        no_style(), [Account, *bulk.TABLES, RoutingCursor]
+                    ):
                         cursor.execute(sql)
         mark_breaches(now)
 
 
-def _rehash(transitions: list[list[Any]], micros: list[int], subjects: set[int], codec: Codec) -> dict[int, str]:
+def _rehash(
+    transitions: list[list[Any]], micros: list[int], subjects: set[int], codec: Codec
+) -> dict[int, str]:
     """Recompute the hash chains of ``subjects`` (rows are in subject, seq order) now that
     their actors are real; returns each subject's last hash."""
     at = codec.index
     subject_i, seq_i, from_i, to_i = at["subject_id"], at["seq"], at["from_stage_id"], at["to_stage_id"]
     via_i, actor_i, version_i, reason_i, hash_i = (
-        at["via"], at["actor_id"], at["rule_version_id"], at["reason_id"], at["hash"],
+        at["via"],
+        at["actor_id"],
+        at["rule_version_id"],
+        at["reason_id"],
+        at["hash"],
     )
     last: dict[int, str] = {}
     for values, when in zip(transitions, micros, strict=True):
@@ -293,8 +330,15 @@ def _rehash(transitions: list[list[Any]], micros: list[int], subjects: set[int],
         if subject not in subjects:
             continue
         values[hash_i] = machine.chain_hash(
-            last.get(subject, ""), values[seq_i], values[from_i], values[to_i], when, values[via_i],
-            values[actor_i], values[version_i], values[reason_i],
+            last.get(subject, ""),
+            values[seq_i],
+            values[from_i],
+            values[to_i],
+            when,
+            values[via_i],
+            values[actor_i],
+            values[version_i],
+            values[reason_i],
         )
         last[subject] = values[hash_i]
     return last

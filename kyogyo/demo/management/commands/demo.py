@@ -71,7 +71,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--today: {options['today']!r} is not a date (YYYY-MM-DD)") from exc
         call_command("migrate", interactive=False, verbosity=0)
         if options["if_empty"] and not options["reset"] and Contact.objects.exists():
-            self.stdout.write(f"The database already holds {Contact.objects.count():,} people; kept as it is.")
+            self.stdout.write(
+                f"The database already holds {Contact.objects.count():,} people; kept as it is."
+            )
             if options["serve"]:
                 call_command("serve", addr=options["addr"])
             return
