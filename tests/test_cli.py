@@ -216,15 +216,21 @@ def test_subcommands_have_help(capsys, argv):
 # ------------------------------------------------------------------ demo and check
 
 
-def test_demo_then_check_passes(demo_db):
-    result = kyogyo(demo_db, "check")
-    assert "All journey invariants hold." in result.stdout
-    assert "200 subjects" in result.stdout
+@pytest.fixture(scope="module")
+def checked(demo_db) -> tuple[str, str]:
+    """`kyogyo check` on the demo company, as text and as JSON (run side by side)."""
+    text, as_json = kyogyo_together([(demo_db, ("check",)), (demo_db, ("check", "--format", "json"))])
+    return text.stdout, as_json.stdout
 
 
 @pytest.fixture(scope="module")
-def check_json(demo_db) -> str:
-    return kyogyo(demo_db, "check", "--format", "json").stdout
+def check_json(checked) -> str:
+    return checked[1]
+
+
+def test_demo_then_check_passes(checked):
+    assert "All journey invariants hold." in checked[0]
+    assert "200 subjects" in checked[0]
 
 
 def test_check_json_reports_ok(check_json):
@@ -326,10 +332,9 @@ def test_rules_test_prints_counts_and_changes_nothing(demo_db, tmp_path):
     rule_file = tmp_path / "mql.yaml"
     rule_file.write_text(MQL_RULE, encoding="utf-8")
     before = dump(demo_db)
-    text = kyogyo(demo_db, "rules", "test", str(rule_file), "--at", TODAY).stdout
-    data = json.loads(
-        kyogyo(demo_db, "rules", "test", str(rule_file), "--at", TODAY, "--format", "json").stdout
-    )
+    test = ("rules", "test", str(rule_file), "--at", TODAY)
+    text, as_json = kyogyo_together([(demo_db, test), (demo_db, (*test, "--format", "json"))])
+    text, data = text.stdout, json.loads(as_json.stdout)
     assert dump(demo_db) == before
     assert isinstance(data, list) and len(data) == 1
     result = data[0]
@@ -353,14 +358,20 @@ def test_rules_test_prints_counts_and_changes_nothing(demo_db, tmp_path):
     )
 
 
-def test_rules_test_refuses_bad_yaml_with_the_file_path(demo_db, tmp_path):
-    rule_file = tmp_path / "broken.yaml"
-    rule_file.write_text("key: x\nstage: mql\nfrom: [lead\n", encoding="utf-8")
-    result = kyogyo(demo_db, "rules", "test", str(rule_file), ok=False)
-    assert result.returncode == 1
-    assert "The rule is not valid:" in result.stderr
-    assert f"{rule_file}: not valid YAML or JSON" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_invalid_rule_files_exit_non_zero_with_the_path(demo_db, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("key: x\nstage: mql\nfrom: [lead\n", encoding="utf-8")
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(MQL_RULE + "colour: red\n", encoding="utf-8")
+    bad_yaml, bad_field = kyogyo_together(
+        [(demo_db, ("rules", "test", str(broken))), (demo_db, ("rules", "publish", str(unknown)))], ok=False
+    )
+    for result in (bad_yaml, bad_field):
+        assert result.returncode == 1
+        assert "CommandError: The rule is not valid:" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert f"{broken}: not valid YAML or JSON" in bad_yaml.stderr
+    assert "rules[0]: unexpected key 'colour'" in bad_field.stderr
 
 
 def test_rules_publish_then_list_shows_v2(demo_db, tmp_path):

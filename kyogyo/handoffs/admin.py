@@ -26,6 +26,15 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 class HandoffAdmin(ReadOnlyAdmin):
     """Read-only: accepting and rejecting go through the actions (locks, journey, SLA)."""
 
-    list_display = ["subject", "stage", "from_team", "to_team", "assigned_to", "status", "due_at", "breached_at"]
+    list_display = [
+        "subject",
+        "stage",
+        "from_team",
+        "to_team",
+        "assigned_to",
+        "status",
+        "due_at",
+        "breached_at",
+    ]
     list_filter = ["status", "to_team", "stage"]
     raw_id_fields = ["subject", "transition", "resolution"]

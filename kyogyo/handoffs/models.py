@@ -46,15 +46,15 @@ class CalendarException(models.Model):
     is_working = models.BooleanField(_("working day"), default=False)
     name = models.CharField(_("name"), max_length=100, blank=True)
 
-    def __str__(self) -> str:
-        kind = _("working day") if self.is_working else _("closed")
-        return f"{self.date:%Y-%m-%d} ({kind}) {self.name}".strip()
-
     class Meta:
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_date_unique")]
         verbose_name = _("calendar exception")
         verbose_name_plural = _("calendar exceptions")
+
+    def __str__(self) -> str:
+        kind = _("working day") if self.is_working else _("closed")
+        return f"{self.date:%Y-%m-%d} ({kind}) {self.name}".strip()
 
 
 class RoutingRule(models.Model):

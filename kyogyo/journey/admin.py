@@ -54,7 +54,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Transition)
 class TransitionAdmin(ReadOnlyAdmin):
-    list_display = ["subject", "seq", "from_stage", "to_stage", "at", "via", "actor", "rule_version", "reason"]
+    list_display = [
+        "subject",
+        "seq",
+        "from_stage",
+        "to_stage",
+        "at",
+        "via",
+        "actor",
+        "rule_version",
+        "reason",
+    ]
     list_filter = ["via", "to_stage"]
     raw_id_fields = ["subject"]
     date_hierarchy = "at"

@@ -338,10 +338,10 @@ class Milestone(models.Model):
     transition_count = models.PositiveIntegerField(_("transitions"), default=0)
     last_hash = models.CharField(_("last chain hash"), max_length=32)
 
-    def __str__(self) -> str:
-        return f"{self.subject_id}: {self.current_stage_id} since {self.current_since:%Y-%m-%d}"
-
     class Meta:
         indexes = [models.Index(fields=["current_stage", "current_since"])]
         verbose_name = _("milestones")
         verbose_name_plural = _("milestones")
+
+    def __str__(self) -> str:
+        return f"{self.subject_id}: {self.current_stage_id} since {self.current_since:%Y-%m-%d}"

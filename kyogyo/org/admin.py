@@ -14,4 +14,7 @@ class TeamAdmin(admin.ModelAdmin):
 class KyogyoUserAdmin(UserAdmin):
     list_display = ["username", "email", "team", "role", "is_active"]
     list_filter = ["team", "role", "is_active"]
-    fieldsets = (*(UserAdmin.fieldsets or ()), ("Kyogyo", {"fields": ("team", "role", "language", "time_zone")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Kyogyo", {"fields": ("team", "role", "language", "time_zone")}),
+    )

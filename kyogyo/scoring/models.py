@@ -13,12 +13,12 @@ class ScoringSettings(models.Model):
 
     half_life_days = models.FloatField(_("engagement half-life (days)"), default=30.0)
 
-    def __str__(self) -> str:
-        return str(_("Scoring settings"))
-
     class Meta:
         verbose_name = _("scoring settings")
         verbose_name_plural = _("scoring settings")
+
+    def __str__(self) -> str:
+        return str(_("Scoring settings"))
 
 
 class FitRule(models.Model):

@@ -396,3 +396,25 @@ def test_a_lost_deal_cannot_be_won_or_lost_again(make_contact, people):
         lose_deal(deal, actor=deal.owner, reason=reason("loss", "price"), at=T0 + 6 * HOUR)
     assert caught.value.code == "closed"
     assert snapshot() == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: once the person has been moved out of `opportunity` by hand (here to nurture), "
+        "lose_deal tries nurture → nurture, raises JourneyError('same_stage') and the deal can "
+        "never be closed (deals/actions.py lose_deal)"
+    ),
+)
+def test_a_deal_can_still_be_lost_after_its_person_left_the_opportunity_stage(
+    make_contact, people
+):
+    contact = make_contact()
+    deal = to_opportunity(contact, people)
+    advance(contact, "nurture", actor=deal.owner, at=T0 + 4 * HOUR)
+
+    lost = lose_deal(deal, actor=deal.owner, reason=reason("loss", "no_decision"), at=T0 + 5 * HOUR)
+
+    assert lost.status == Deal.Status.LOST
+    assert lost.loss_reason.key == "no_decision"
+    assert stage_of(contact) == "nurture"

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from kyogyo.conftest import T0
 from kyogyo.handoffs import actions as handoff_actions
@@ -105,6 +105,8 @@ def test_a_journey_cannot_start_twice_in_lead(make_contact):
         ("nurture", {"via": "user"}, "actor_required", ["acting user"]),
         ("nurture", {}, "actor_required", ["acting user"]),
         ("nurture", {"via": "telepathy"}, "bad_via", ["'telepathy'"]),
+        ("nurture", {"via": "system", "note": "x" * 5001}, "note_too_long", ["5000"]),
+        ("lead", {"via": "system"}, "same_stage", ["already in 'lead'"]),
     ],
     ids=[
         "unknown-stage",
@@ -115,6 +117,8 @@ def test_a_journey_cannot_start_twice_in_lead(make_contact):
         "user-without-actor",
         "default-via-is-user",
         "bad-via",
+        "note-too-long",
+        "same-stage",
     ],
 )
 def test_advance_refuses_and_writes_nothing(make_contact, to_stage, kwargs, code, words):
@@ -136,6 +140,21 @@ def test_time_backwards_message_names_both_times(make_contact):
     message = str(info.value)
     assert (T0 - dt.timedelta(minutes=5)).isoformat() in message
     assert machine.timestamp_text(T0)[:19] in message  # the last move, in UTC
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IntegrityError,
+    reason="BUG: advance(via='rule') without rule_version_id is not refused by check_inputs; "
+    "the database's check constraint raises IntegrityError instead of a JourneyError",
+)
+def test_rule_move_without_a_rule_version_is_refused(make_contact):
+    contact = make_contact()
+    before = snapshot(contact)
+    with pytest.raises(JourneyError) as info:
+        actions.advance(contact, "nurture", via="rule", at=T0 + HOUR)
+    assert info.value.code == "rule_version_required"
+    assert snapshot(contact) == before
 
 
 def test_naive_time_is_refused(make_contact):

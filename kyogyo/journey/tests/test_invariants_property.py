@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import pytest
 from django.db import transaction
 from django.db.models import Count
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -286,13 +287,11 @@ class JourneyMachine(RuleBasedStateMachine):
             label="contact",
         )
         deals = Deal.objects.count()
+        contact = self.contact(pk)
         deal = self.attempt(
             "qualify",
-            lambda: qualify(
-                self.contact(pk), actor=self.people.is_rep, name="Deal", amount=amount,
-                at=self.clock,
-            ),
-        )  # fmt: skip
+            lambda: qualify(contact, actor=self.people.is_rep, name="D", amount=amount, at=self.clock),
+        )
         if deal is not None:
             assert Deal.objects.count() == deals + 1
             handoff = Handoff.objects.get(subject_id=pk, status=Handoff.Status.OPEN)
@@ -332,10 +331,8 @@ class JourneyMachine(RuleBasedStateMachine):
             actor = handoff.assigned_to or self.people.manager
             self.attempt("accept", lambda: accept_handoff(handoff, actor=actor, at=self.clock))
         elif current in (None, "lead", "nurture"):
-            self.attempt(
-                "to-mql", lambda: advance(self.contact(pk), "mql", actor=self.people.marketer,
-                                          at=self.clock),
-            )  # fmt: skip
+            contact, marketer = self.contact(pk), self.people.marketer
+            self.attempt("to-mql", lambda: advance(contact, "mql", actor=marketer, at=self.clock))
         elif current == "sal":
             self.qualify_deal(data=data, amount=1_000_000)
         elif current == "opportunity" and deal is not None:
@@ -344,10 +341,10 @@ class JourneyMachine(RuleBasedStateMachine):
             exits = sorted(self.exits[current])
             to = data.draw(st.sampled_from(exits), label="to")
             why = self.draw_reason(data, ReasonCode.Kind.DISQUALIFY)
+            contact, csm = self.contact(pk), self.people.csm
             self.attempt(
-                "step", lambda: advance(self.contact(pk), to, actor=self.people.csm, reason=why,
-                                        at=self.clock),
-            )  # fmt: skip
+                "step", lambda: advance(contact, to, actor=csm, reason=why, at=self.clock)
+            )
 
     # ------------------------------------------------------------------ invariants
 
@@ -405,7 +402,7 @@ def test_random_event_sequences_keep_the_journey_invariants(people):
     STATS.clear()
     run_state_machine_as_test(
         JourneyMachine,
-        settings=settings(
+        settings=hypothesis_settings(
             max_examples=25,
             stateful_step_count=30,
             deadline=None,
