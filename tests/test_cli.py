@@ -23,6 +23,7 @@ from kyogyo.conftest import T0
 from kyogyo.demo.build import CUSTOMER_TABLES
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey.models import Milestone, Rule, RuleVersion, Transition
+from kyogyo.ops import defaults as defaults_module
 
 KYOGYO = Path(sys.executable).with_name("kyogyo")
 TODAY = "2026-11-20"
@@ -152,13 +153,15 @@ def demo_db(demo_pair) -> Path:
 
 def test_init_creates_defaults_and_admin(initialised):
     _, first, _, after_first, _ = initialised
-    assert "Defaults installed: 4 teams, 13 stages, 17 reasons, 8 rules" in first.stdout
+    made = f"{len(defaults_module.TEAMS)} teams, {len(defaults_module.STAGES)} stages, "
+    made += f"{len(defaults_module.REASONS)} reasons, {len(defaults_module.RULES)} rules"
+    assert f"Defaults installed: {made}" in first.stdout
     assert "Admin user 'admin' created." in first.stdout
     with sqlite3.connect(initialised[0] / DB_FILE) as db:
         admins = db.execute("SELECT username, role FROM org_user WHERE is_superuser").fetchall()
     assert admins == [("admin", "admin")]
-    assert len(after_first["journey_stage"]) == 13
-    assert len(after_first["journey_rule"]) == 8
+    assert len(after_first["journey_stage"]) == len(defaults_module.STAGES)
+    assert len(after_first["journey_rule"]) == len(defaults_module.RULES)
 
 
 def test_init_twice_is_idempotent(initialised):

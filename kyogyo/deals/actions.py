@@ -74,6 +74,10 @@ def qualify(
     with transaction.atomic():
         row = journey_actions.advance(subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note)
         handoff = getattr(row, "handoff", None)
+        owner_id = handoff.assigned_to_id if handoff else (actor.pk if actor else None)
+        reopened = _requalify(subject, name, amount, currency, expected_close, owner_id)
+        if reopened is not None:
+            return reopened
         return Deal.objects.create(
             name=name,
             account_id=subject.account_id,
@@ -83,9 +87,50 @@ def qualify(
             pipeline_stage=first_stage,
             expected_close=expected_close,
             created_at=at,
-            owner_id=handoff.assigned_to_id if handoff else (actor.pk if actor else None),
+            owner_id=owner_id,
             campaign_id=campaign_id,
         )
+
+
+def _requalify(
+    subject: Contact,
+    name: str,
+    amount: int,
+    currency: str,
+    expected_close: dt.date | None,
+    owner_id: int | None,
+) -> Deal | None:
+    """Qualifying someone whose deal is still open (Field Sales sent it back for more
+    information) updates that deal instead of opening a second one."""
+    deal = (
+        Deal.objects.select_for_update(of=("self",)).filter(contact=subject, status=Deal.Status.OPEN).first()
+    )
+    if deal is None:
+        return None
+    deal.name, deal.amount, deal.currency, deal.expected_close = name, amount, currency, expected_close
+    deal.owner_id = owner_id
+    deal.version += 1
+    deal.save(update_fields=["name", "amount", "currency", "expected_close", "owner", "version"])
+    return deal
+
+
+NOT_ACCEPTED = "not_accepted"
+
+
+def close_after_reject(subject: Contact, *, at: dt.datetime) -> list[Deal]:
+    """Field Sales rejected the qualified lead out of the pipeline (to nurture or
+    disqualified): its open deals close as lost, "not accepted", so the pipeline stays honest."""
+    reason = ReasonCode.objects.filter(kind=ReasonCode.Kind.LOSS, key=NOT_ACCEPTED).first()
+    lost_stage = PipelineStage.objects.filter(is_lost=True).order_by("order").first()
+    closed = []
+    for deal in Deal.objects.select_for_update(of=("self",)).filter(contact=subject, status=Deal.Status.OPEN):
+        deal.status, deal.closed_at, deal.loss_reason = Deal.Status.LOST, at, reason
+        if lost_stage is not None:
+            deal.pipeline_stage = lost_stage
+        deal.version += 1
+        deal.save(update_fields=["status", "closed_at", "loss_reason", "pipeline_stage", "version"])
+        closed.append(deal)
+    return closed
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:

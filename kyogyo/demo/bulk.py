@@ -16,7 +16,7 @@ from typing import Any
 from django.db import models
 
 from kyogyo.customers.models import Account, Contact
-from kyogyo.deals.actions import QUALIFIED_STAGE, WON_STAGE, DealError
+from kyogyo.deals.actions import NOT_ACCEPTED, QUALIFIED_STAGE, WON_STAGE, DealError
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.demo.scenario import AccountSpec, HandoffView, PersonSpec
 from kyogyo.handoffs import routing
@@ -25,7 +25,7 @@ from kyogyo.handoffs.models import Handoff
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import criteria, machine, rulebook
 from kyogyo.journey.machine import JourneyError, SubjectState
-from kyogyo.journey.models import Milestone, ReasonCode, Transition
+from kyogyo.journey.models import Milestone, ReasonCode, Stage, Transition
 from kyogyo.marketing.actions import ActivityError, ActivityInput, item_errors
 from kyogyo.marketing.models import Activity
 from kyogyo.org.models import Team
@@ -432,6 +432,25 @@ class BulkDriver:
         )
         if at > handoff["due_at"] and handoff["breached_at"] is None:
             handoff["breached_at"] = handoff["due_at"]
+        leaves_pipeline = self.stages.get(target).category in (Stage.Category.RECYCLE, Stage.Category.EXIT)
+        if (
+            reason is not None
+            and self.stages.by_id[handoff["stage_id"]].key == QUALIFIED_STAGE
+            and leaves_pipeline
+        ):
+            # as deals.receivers.close_deals_of_rejected_sql
+            not_accepted = self.reasons.get(("loss", NOT_ACCEPTED))
+            for deal in person.deals.values():
+                if deal["status"] == Deal.Status.OPEN:
+                    deal.update(
+                        status=Deal.Status.LOST,
+                        closed_at=at,
+                        version=deal["version"] + 1,
+                        loss_reason_id=not_accepted.pk if not_accepted else None,
+                        pipeline_stage_id=self.lost_stage.pk
+                        if self.lost_stage
+                        else deal["pipeline_stage_id"],
+                    )
 
     def accept(self, contact_id: int, actor_id: int, at: dt.datetime) -> None:
         self._current(contact_id)
@@ -463,6 +482,17 @@ class BulkDriver:
         self._advance(QUALIFIED_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
         handoff = person.open_handoff
         owner = handoff["assigned_to_id"] if handoff else actor_id
+        reopened = next((d for d in person.deals.values() if d["status"] == Deal.Status.OPEN), None)
+        if reopened is not None:  # as deals.actions._requalify
+            reopened.update(
+                name=name,
+                amount=amount,
+                currency="JPY",
+                expected_close=expected_close,
+                owner_id=owner,
+                version=reopened["version"] + 1,
+            )
+            return reopened["id"], owner
         deal: dict[str, Any] = {
             "id": self._id(Deal),
             "name": name,

@@ -507,6 +507,7 @@ class _Life:
         self.contact_id = 0
         self.deal_id = 0
         self.amount = 0
+        self.returns = 0  # times this person came back from nurture
 
     def later(self, *, hours: float = 0, days: float = 0) -> dt.datetime | None:
         """Advance this life's clock; None once past the end of the history."""
@@ -532,7 +533,7 @@ class _Life:
         self.contact_id = self.driver.contact(spec, account_id, self.clock)
         self.touch("form_submission" if self.rng.random() < 0.5 else "web_visit")
         rounds = 0
-        while rounds < 12 and self.clock < self.end:
+        while rounds < 40 and self.clock < self.end:
             rounds += 1
             stage = self.driver.stage(self.contact_id)
             if stage in ("lead", "nurture"):
@@ -566,17 +567,21 @@ class _Life:
                 if self.later(days=self.rng.uniform(1, 12)) is None:
                     return False
                 self.touch(self.rng.choice(["web_visit", "email_open", "email_click", "web_visit"]))
+                if self.driver.stage(self.contact_id) not in ("lead", "nurture"):
+                    return True  # the rules moved them (qualified or disqualified)
             if self.driver.stage(self.contact_id) == "lead":
                 if self.later(days=31) is None:
                     return False
                 self.driver.tick(self.contact_id, self.clock)
-            comes_back = self.spec.intent != "never" and self.rng.random() < (
-                0.6 if self.spec.intent == "now" else 0.3
-            )
+            # Fewer come back each time they drift away again.
+            chance = (0.6 if self.spec.intent == "now" else 0.3) * 0.5**self.returns
+            comes_back = self.spec.intent != "never" and self.rng.random() < chance
             if not comes_back:
                 return False
+            self.returns += 1
             if self.later(days=self.rng.uniform(30, 240)) is None:
                 return False
+            stage = self.driver.stage(self.contact_id) or stage
         for _ in range(self.rng.randint(2, 5)):
             if self.later(days=self.rng.uniform(0.5, 6)) is None:
                 return False

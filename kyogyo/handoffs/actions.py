@@ -16,7 +16,7 @@ from kyogyo.handoffs.models import BusinessCalendar, Handoff
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import ReasonCode, Transition, ValueList
-from kyogyo.journey.signals import handoff_event
+from kyogyo.journey.signals import handoff_event, handoff_rejected
 from kyogyo.org.models import User
 
 
@@ -184,7 +184,9 @@ def reject_handoff(
             note=note,
             stages=stages,
         )
-        return _close(locked, Handoff.Status.REJECTED, actor, at, row, reason, note)
+        closed = _close(locked, Handoff.Status.REJECTED, actor, at, row, reason, note)
+        handoff_rejected.send(sender=Handoff, handoff=closed, target=target, at=at, actor=actor)
+        return closed
 
 
 def mark_breaches(now: dt.datetime | None = None) -> int:

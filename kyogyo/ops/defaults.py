@@ -232,6 +232,7 @@ REASONS = [
     ("loss", "timing", "Timing", "タイミング", "nurture"),
     ("loss", "feature_gap", "Missing features", "機能不足", "nurture"),
     ("loss", "no_fit", "Not a fit", "適合しない", "disqualified"),
+    ("loss", "not_accepted", "Not accepted by Field Sales", "フィールドセールスが受け入れず", None),
 ]
 
 FREE_MAIL = [

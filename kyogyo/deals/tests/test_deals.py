@@ -406,9 +406,7 @@ def test_a_lost_deal_cannot_be_won_or_lost_again(make_contact, people):
         "never be closed (deals/actions.py lose_deal)"
     ),
 )
-def test_a_deal_can_still_be_lost_after_its_person_left_the_opportunity_stage(
-    make_contact, people
-):
+def test_a_deal_can_still_be_lost_after_its_person_left_the_opportunity_stage(make_contact, people):
     contact = make_contact()
     deal = to_opportunity(contact, people)
     advance(contact, "nurture", actor=deal.owner, at=T0 + 4 * HOUR)

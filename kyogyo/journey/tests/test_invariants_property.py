@@ -342,9 +342,7 @@ class JourneyMachine(RuleBasedStateMachine):
             to = data.draw(st.sampled_from(exits), label="to")
             why = self.draw_reason(data, ReasonCode.Kind.DISQUALIFY)
             contact, csm = self.contact(pk), self.people.csm
-            self.attempt(
-                "step", lambda: advance(contact, to, actor=csm, reason=why, at=self.clock)
-            )
+            self.attempt("step", lambda: advance(contact, to, actor=csm, reason=why, at=self.clock))
 
     # ------------------------------------------------------------------ invariants
 
@@ -404,7 +402,7 @@ def test_random_event_sequences_keep_the_journey_invariants(people):
         JourneyMachine,
         settings=hypothesis_settings(
             max_examples=25,
-            stateful_step_count=30,
+            stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
