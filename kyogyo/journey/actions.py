@@ -245,6 +245,47 @@ def _apply_rules_to(
     return moved
 
 
+CLASSES = {"now": "mql", "later": "nurture", "never": "disqualified"}
+
+
+def classify(
+    subject: Contact,
+    verdict: str,
+    *,
+    actor: User,
+    reason: ReasonCode | None = None,
+    at: dt.datetime | None = None,
+    note: str = "",
+    stages: StageModel | None = None,
+) -> Transition:
+    """A person's judgement of a lead: "now" (hand to Inside Sales as MQL), "later" (nurture)
+    or "never" (disqualified, with a reason). Goes through ``advance`` like every move."""
+    if verdict not in CLASSES:
+        raise JourneyError("bad_class", f"classify as one of now, later, never (got {verdict!r})")
+    return advance(
+        subject,
+        CLASSES[verdict],
+        via=Transition.Via.USER,
+        at=at,
+        actor=actor,
+        reason=reason,
+        note=note,
+        stages=stages,
+    )
+
+
+def classification_of(stage: Stage | str, stages: StageModel | None = None) -> str:
+    """now / later / never of a stage: disqualified is never, lead and nurture are later,
+    anything from MQL on is now."""
+    stages = stages or rulebook.load_stage_model()
+    spec = stages.get(_stage_key(stage))
+    if spec.category == Stage.Category.EXIT:
+        return "never"
+    if spec.category == Stage.Category.RECYCLE or spec.is_entry:
+        return "later"
+    return "now"
+
+
 def publish_rule(
     candidate: evaluation.Candidate,
     *,
