@@ -244,12 +244,6 @@ def test_check_json_reports_ok(check_json):
     assert report["examples"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=json.JSONDecodeError,
-    reason="BUG: `check --format json` prints Django's 'System check identified "
-    "no issues' line on stdout before the JSON document",
-)
 def test_check_json_stdout_is_only_json(check_json):
     report = json.loads(check_json)
     assert report["ok"] is True
@@ -509,12 +503,6 @@ TWO_RULES = """\
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `rules publish` publishes the valid rules of a file before "
-    "finding an invalid one; a failed publish is not all-or-nothing",
-)
 def test_rules_publish_is_all_or_nothing(defaults, tmp_path):
     rule_file = tmp_path / "two.yaml"
     rule_file.write_text(TWO_RULES, encoding="utf-8")
@@ -523,12 +511,6 @@ def test_rules_publish_is_all_or_nothing(defaults, tmp_path):
     assert Rule.objects.get(key="mql-fit-engagement").current_version.number == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: problems of one rule in a file of several don't say which rule "
-    "(paths like 'from[0]' lack the 'rules[1]' prefix or the rule key)",
-)
 def test_rule_problems_name_the_rule_in_a_file_of_several(defaults, tmp_path):
     rule_file = tmp_path / "two.yaml"
     rule_file.write_text(TWO_RULES, encoding="utf-8")

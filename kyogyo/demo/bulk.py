@@ -316,7 +316,15 @@ class BulkDriver:
         person = self.person
         assert person is not None
         actor = _Actor(actor_id) if actor_id else None
-        journey_actions.check_inputs(self.stages, to_key, via, actor, reason, note)  # type: ignore[arg-type]
+        journey_actions.check_inputs(
+            self.stages,
+            to_key,
+            via,
+            actor,
+            reason,
+            note,
+            rule_version_id,  # type: ignore[arg-type]
+        )
         state = person.state
         if (
             via != Transition.Via.HANDOFF

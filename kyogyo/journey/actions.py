@@ -58,7 +58,7 @@ def advance(
     stages = stages or rulebook.load_stage_model()
     at = at or timezone.now()
     to_key = _stage_key(to_stage)
-    check_inputs(stages, to_key, via, actor, reason, note)
+    check_inputs(stages, to_key, via, actor, reason, note, rule_version_id)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=subject.pk)
         milestone = Milestone.objects.filter(subject=contact).first()
@@ -91,12 +91,16 @@ def check_inputs(
     actor: User | None,
     reason: ReasonCode | None,
     note: str,
+    rule_version_id: int | None = None,
 ) -> None:
+    """Refuse inputs no move may have, whatever the subject's state."""
     target = stages.get(to_key)
     if via not in VIAS:
         raise JourneyError("bad_via", f"unknown transition path {via!r}")
     if via == Transition.Via.USER and actor is None:
         raise JourneyError("actor_required", "a stage change by a user needs the acting user")
+    if via == Transition.Via.RULE and rule_version_id is None:
+        raise JourneyError("rule_version_required", "a stage change by a rule must name the rule version")
     if len(note) > NOTE_MAX_LENGTH:
         raise JourneyError("note_too_long", f"the note is longer than {NOTE_MAX_LENGTH} characters")
     if target.category == Stage.Category.EXIT and reason is None and via != Transition.Via.IMPORT:

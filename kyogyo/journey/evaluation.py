@@ -5,6 +5,7 @@ change stage")."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from kyogyo.journey import actions, criteria, rulebook
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, Stage
 
 CHUNK = 1000
+RULE_KEY = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 Progress = Callable[[int, int], None]
 
 
@@ -102,11 +104,27 @@ class Preview:
 
 
 def validate_candidate(candidate: Candidate, book: rulebook.RuleBook) -> list[criteria.RuleProblem]:
-    """Problems with a rule beyond its condition: stages, moves, reason."""
+    """Every problem with a rule: its key, its condition, stages, moves, reason."""
     problems = list(criteria.validate(candidate.condition, list_keys=set(book.lists)))
+    if not RULE_KEY.fullmatch(candidate.key):
+        problems.append(
+            criteria.RuleProblem(
+                "key",
+                f"{candidate.key!r} is not a rule key: use 1–60 letters, digits, '-' or '_'",
+            )
+        )
     if candidate.stage not in book.stages.stages:
         problems.append(criteria.RuleProblem("stage", f"unknown stage {candidate.stage!r}"))
         return problems
+    existing = Rule.objects.filter(key=candidate.key).select_related("stage").first()
+    if existing is not None and existing.stage.key != candidate.stage:
+        problems.append(
+            criteria.RuleProblem(
+                "stage",
+                f"rule {candidate.key!r} moves subjects to {existing.stage.key!r}; "
+                "make a new rule (another key) for another stage",
+            )
+        )
     if not candidate.from_stages:
         problems.append(criteria.RuleProblem("from", "name at least one stage the rule applies from"))
     for i, key in enumerate(candidate.from_stages):
@@ -193,6 +211,8 @@ def preview(
 
 def _preview_one(contact, milestone, touches, at, trial, spec, current, result, sample_size) -> None:
     state = actions.state_of(milestone, trial.stages)
+    if contact.created_at > at or (state.current_since is not None and state.current_since > at):
+        return  # as the engine: rules judge the present, not people whose last move is later
     facts = rulebook.build_facts(trial, contact, at, current_since=state.current_since, touches=touches)
     result.evaluated += 1
     qualifies = state.current in spec.from_keys and criteria.matches(spec.condition, facts, trial.lists)

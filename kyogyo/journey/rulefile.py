@@ -73,3 +73,18 @@ def parse(data: Any) -> list[Candidate]:
     if problems:
         raise RuleError(problems)
     return candidates
+
+
+def check(candidates: list[Candidate]) -> None:
+    """Validate every rule of a file up front; problems of a file with several rules are
+    prefixed with the rule's place in it (``rules[1].from[0]: …``)."""
+    from kyogyo.journey import evaluation, rulebook
+
+    book = rulebook.load()
+    problems = []
+    for i, candidate in enumerate(candidates):
+        for problem in evaluation.validate_candidate(candidate, book):
+            path = f"rules[{i}].{problem.path}" if len(candidates) > 1 else problem.path
+            problems.append(RuleProblem(path, problem.message))
+    if problems:
+        raise RuleError(problems)

@@ -214,9 +214,7 @@ def test_naive_datetimes_raise() -> None:
 
 
 def test_no_working_time_in_reach_raises() -> None:
-    calendar = WorkingCalendar(
-        weekdays=frozenset(), extra_working_days=frozenset({dt.date(2020, 1, 6)})
-    )
+    calendar = WorkingCalendar(weekdays=frozenset(), extra_working_days=frozenset({dt.date(2020, 1, 6)}))
     with pytest.raises(CalendarError, match="no working time"):
         calendar.add_business_hours(jst(2026, 3, 9), 1)
 
@@ -302,9 +300,7 @@ def utc(moment: dt.datetime) -> dt.datetime:
 
 def in_working_time(calendar: WorkingCalendar, moment: dt.datetime) -> bool:
     local = moment.astimezone(calendar.zone)
-    return calendar.is_working_day(local.date()) and (
-        calendar.day_start <= local.time() < calendar.day_end
-    )
+    return calendar.is_working_day(local.date()) and (calendar.day_start <= local.time() < calendar.day_end)
 
 
 @PROPERTY_SETTINGS
@@ -318,9 +314,7 @@ def test_between_undoes_add(calendar: WorkingCalendar, start: dt.datetime, h: fl
 
 @PROPERTY_SETTINGS
 @given(calendar=calendars, start=moments, h=hours)
-def test_due_time_falls_in_working_time(
-    calendar: WorkingCalendar, start: dt.datetime, h: float
-) -> None:
+def test_due_time_falls_in_working_time(calendar: WorkingCalendar, start: dt.datetime, h: float) -> None:
     due = calendar.add_business_hours(start, h).astimezone(calendar.zone)
     assert calendar.is_working_day(due.date())
     assert calendar.day_start <= due.time() <= calendar.day_end
@@ -330,13 +324,9 @@ def test_due_time_falls_in_working_time(
 
 @PROPERTY_SETTINGS
 @given(calendar=calendars, start=moments, a=hours, b=hours)
-def test_add_is_monotonic_in_hours(
-    calendar: WorkingCalendar, start: dt.datetime, a: float, b: float
-) -> None:
+def test_add_is_monotonic_in_hours(calendar: WorkingCalendar, start: dt.datetime, a: float, b: float) -> None:
     low, high = sorted((a, b))
-    assert utc(calendar.add_business_hours(start, low)) <= utc(
-        calendar.add_business_hours(start, high)
-    )
+    assert utc(calendar.add_business_hours(start, low)) <= utc(calendar.add_business_hours(start, high))
 
 
 @PROPERTY_SETTINGS

@@ -49,9 +49,7 @@ def make_facts(
     activities: dict[str, list[dt.datetime]] | None = None,
     now: dt.datetime = NOW,
 ) -> Facts:
-    return Facts(
-        now=now, fields=fields or {}, metrics=metrics or {}, activity_times=activities or {}
-    )
+    return Facts(now=now, fields=fields or {}, metrics=metrics or {}, activity_times=activities or {})
 
 
 def paths(problems: list[RuleProblem]) -> list[str]:
@@ -446,9 +444,7 @@ def test_unhashable_or_odd_values_are_problems_not_crashes(node: Any) -> None:
         ("not_in", ["Globex"], True),
     ],
 )
-def test_text_comparisons_ignore_case_and_surrounding_blanks(
-    op: str, value: Any, expected: bool
-) -> None:
+def test_text_comparisons_ignore_case_and_surrounding_blanks(op: str, value: Any, expected: bool) -> None:
     facts = make_facts(fields={"account.name": "  Acme Corp "})
     node = {"field": "account.name", "op": op, "value": value}
     assert validate(node) == []
@@ -658,8 +654,7 @@ def test_describe_the_documented_example() -> None:
     }
     assert validate(condition) == []
     assert describe(condition) == (
-        "account.employee_count ≥ 50 and fit score ≥ 60"
-        " and count of content_download in 30 days ≥ 2"
+        "account.employee_count ≥ 50 and fit score ≥ 60 and count of content_download in 30 days ≥ 2"
     )
 
 
@@ -697,10 +692,7 @@ def test_describe_the_documented_example() -> None:
 def test_describe(node: dict, text: str | None) -> None:
     assert validate(node) == []
     if text is None:
-        text = (
-            "fit score ≥ 60 or (account.employee_count ≥ 50 and "
-            "count of content_download in 30 days ≥ 2)"
-        )
+        text = "fit score ≥ 60 or (account.employee_count ≥ 50 and count of content_download in 30 days ≥ 2)"
     assert describe(node) == text
 
 
@@ -783,8 +775,7 @@ def facts_strategy(draw: st.DrawFn) -> Facts:
     }
     offsets = st.lists(st.floats(min_value=-100, max_value=3), max_size=6)
     activities = {
-        activity_type: [NOW + x * DAY for x in draw(offsets)]
-        for activity_type in ACTIVITY_TYPES[:4]
+        activity_type: [NOW + x * DAY for x in draw(offsets)] for activity_type in ACTIVITY_TYPES[:4]
     }
     return make_facts(fields=fields, metrics=metrics, activities=activities)
 
@@ -800,24 +791,18 @@ def depth(node: Any) -> int:
 def leaf_paths(node: dict, path: str = "when") -> list[str]:
     for kind in ("all", "any"):
         if kind in node:
-            return [
-                p for i, c in enumerate(node[kind]) for p in leaf_paths(c, f"{path}.{kind}[{i}]")
-            ]
+            return [p for i, c in enumerate(node[kind]) for p in leaf_paths(c, f"{path}.{kind}[{i}]")]
     if "not" in node:
         return leaf_paths(node["not"], f"{path}.not")
     return [path]
 
 
-PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS
 @given(condition=conditions, facts=facts_strategy())
-def test_evaluate_agrees_with_matches_and_explains_every_leaf(
-    condition: dict, facts: Facts
-) -> None:
+def test_evaluate_agrees_with_matches_and_explains_every_leaf(condition: dict, facts: Facts) -> None:
     assume(depth(condition) <= MAX_DEPTH)
     assert validate(condition, list_keys=set(LISTS)) == []
 
@@ -871,9 +856,7 @@ json_values = st.recursive(
     json_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(
-            st.one_of(st.sampled_from(KEYS), st.text(max_size=4)), children, max_size=5
-        ),
+        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=4)), children, max_size=5),
     ),
     max_leaves=30,
 )

@@ -142,12 +142,6 @@ def test_time_backwards_message_names_both_times(make_contact):
     assert machine.timestamp_text(T0)[:19] in message  # the last move, in UTC
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IntegrityError,
-    reason="BUG: advance(via='rule') without rule_version_id is not refused by check_inputs; "
-    "the database's check constraint raises IntegrityError instead of a JourneyError",
-)
 def test_rule_move_without_a_rule_version_is_refused(make_contact):
     contact = make_contact()
     before = snapshot(contact)

@@ -303,6 +303,7 @@ def test_invalid_candidate_lists_every_problem_with_its_path(defaults):
         "when.all[1].op",
         "when.all[1].value",
         "when.all[2].count[0]",
+        "stage",  # the key belongs to the MQL rule: another stage needs another rule
         "from[0]",
         "from[1]",
         "from[2]",
@@ -324,8 +325,9 @@ def test_invalid_candidate_lists_every_problem_with_its_path(defaults):
     [
         ({"stage": "pipeline"}, ["stage"]),
         ({"from_stages": ()}, ["from"]),
-        ({"stage": "disqualified", "from_stages": ("lead",)}, ["reason"]),
-        ({"stage": "disqualified", "from_stages": ("lead",), "reason": "bored"}, ["reason"]),
+        # (the MQL rule's key cannot move people to another stage: "stage" is reported too)
+        ({"stage": "disqualified", "from_stages": ("lead",)}, ["stage", "reason"]),
+        ({"stage": "disqualified", "from_stages": ("lead",), "reason": "bored"}, ["stage", "reason"]),
         ({"from_stages": ("lead", "sal")}, ["from[1]"]),
         ({"condition": {"field": "contact.email_domain", "op": "in_list", "value": "nope"}}, ["when.value"]),
         ({"condition": {"metric": "fit_score", "op": "gte"}}, ["when"]),
@@ -350,12 +352,6 @@ def test_invalid_candidates(defaults, changes, expected):
     assert RuleVersion.objects.count() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: publish_rule does not validate the rule key (Rule.key is a slug, "
-    "max 60); any text is saved as a new rule",
-)
 def test_invalid_rule_key_is_refused(defaults):
     with pytest.raises(RuleError) as info:
         actions.publish_rule(mql_candidate(30, key="My MQL rule!"))
@@ -485,12 +481,6 @@ def test_preview_predicts_the_scheduled_run(base):
     assert stage_of(base["engaged"]) == stage_of(base["rejected"]) == "mql"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: preview at a time before a subject's last "
-    "move still judges that subject; the engine leaves it alone (rules judge the present)",
-)
 def test_preview_in_the_past_agrees_with_the_engine(make_contact):
     make_contact(at=T0 + 10 * DAY)
     candidate = Candidate(
@@ -506,12 +496,6 @@ def test_preview_in_the_past_agrees_with_the_engine(make_contact):
     assert result.changing == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: preview (`rules test`) accepts a "
-    "rule whose key belongs to a rule of another stage; only publish_rule refuses it",
-)
 def test_preview_refuses_what_publish_refuses(defaults):
     candidate = mql_candidate(30, stage="nurture", from_stages=("lead",))
     with pytest.raises(RuleError) as info:

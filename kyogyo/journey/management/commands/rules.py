@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -76,8 +77,10 @@ class Command(BaseCommand):
 
     def _test(self, options: dict) -> None:
         at = self._parse_at(options.get("at"))
+        candidates = rulefile.load(options["file"])
+        rulefile.check(candidates)
         results = []
-        for candidate in rulefile.load(options["file"]):
+        for candidate in candidates:
             progress = reporter(f"testing {candidate.key}") if options["format"] == "table" else None
             results.append(
                 evaluation.preview(candidate, at=at, sample_size=options["sample"], progress=progress)
@@ -97,8 +100,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"    #{s['subject']} {s['email'] or ''}: {s['from']} → {s['to']}")
 
     def _publish(self, options: dict) -> None:
-        for candidate in rulefile.load(options["file"]):
-            version = actions.publish_rule(candidate, note=options["note"])
+        candidates = rulefile.load(options["file"])
+        rulefile.check(candidates)
+        with transaction.atomic():  # all rules of the file, or none
+            versions = [actions.publish_rule(c, note=options["note"]) for c in candidates]
+        for candidate, version in zip(candidates, versions, strict=True):
             self.stdout.write(f"Published {candidate.key} v{version.number}.")
 
     def _run(self, options: dict) -> None:

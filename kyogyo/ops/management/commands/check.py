@@ -26,7 +26,15 @@ class Command(SystemCheckCommand):
         parser.add_argument("--format", choices=["text", "json"], default="text", help="output format")
 
     def handle(self, *app_labels, **options) -> None:
-        super().handle(*app_labels, **options)
+        if options["format"] == "json":
+            # stdout carries only the JSON report; the system checks' words go to stderr
+            stdout, self.stdout = self.stdout, self.stderr
+            try:
+                super().handle(*app_labels, **options)
+            finally:
+                self.stdout = stdout
+        else:
+            super().handle(*app_labels, **options)
         if options["system_only"]:
             return
         progress = (
