@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from kyogyo.conftest import T0
 from kyogyo.handoffs import actions as handoff_actions
