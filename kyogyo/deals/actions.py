@@ -14,10 +14,11 @@ from django.utils import timezone
 from kyogyo.customers.models import Contact
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey import actions as journey_actions
-from kyogyo.journey.models import ReasonCode, Transition
+from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.org.models import User
 
 QUALIFIED_STAGE = "sql"
+OPPORTUNITY_STAGE = "opportunity"
 WON_STAGE = "won"
 EDITABLE_FIELDS = {"name", "amount", "currency", "probability", "expected_close", "owner", "campaign"}
 
@@ -133,8 +134,14 @@ def close_after_reject(subject: Contact, *, at: dt.datetime) -> list[Deal]:
     return closed
 
 
+def _in_stage(subject: Contact, stage_key: str) -> bool:
+    return Milestone.objects.filter(subject=subject, current_stage__key=stage_key).exists()
+
+
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
-    locked = Deal.objects.select_for_update(of=("self",)).select_related("pipeline_stage").get(pk=deal.pk)
+    # No join in the locking query: PostgreSQL re-checks a joined row after waiting, and a
+    # pipeline stage changed meanwhile would make the deal seem to vanish.
+    locked = Deal.objects.select_for_update().get(pk=deal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise DealConflict(locked)
     return locked
@@ -224,7 +231,8 @@ def lose_deal(
         locked = _lock(deal, expected_version)
         if locked.status != Deal.Status.OPEN:
             raise DealError("closed", "the deal is already closed")
-        if locked.contact is not None:
+        if locked.contact is not None and _in_stage(locked.contact, OPPORTUNITY_STAGE):
+            # Someone may already have moved the person on (to nurture, say): the deal still closes.
             target = reason.sends_to.key if reason.sends_to else "nurture"
             journey_actions.advance(
                 locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note

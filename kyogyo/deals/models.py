@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,7 @@ class Deal(models.Model):
         _("probability %"),
         null=True,
         blank=True,
+        validators=[MaxValueValidator(100)],
         help_text=_("Overrides the pipeline stage's default when set."),
     )
     expected_close = models.DateField(_("expected close"), null=True, blank=True)
@@ -104,6 +106,10 @@ class Deal(models.Model):
         verbose_name_plural = _("deals")
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(probability__isnull=True) | models.Q(probability__lte=100),
+                name="deal_probability_at_most_100",
+            ),
         ]
 
     def __str__(self) -> str:

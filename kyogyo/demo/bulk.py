@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.db.models import Count
 
 from kyogyo.customers.models import Account, Contact
-from kyogyo.deals.actions import NOT_ACCEPTED, QUALIFIED_STAGE, WON_STAGE, DealError
+from kyogyo.deals.actions import NOT_ACCEPTED, OPPORTUNITY_STAGE, QUALIFIED_STAGE, WON_STAGE, DealError
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.demo.scenario import AccountSpec, HandoffView, PersonSpec
 from kyogyo.handoffs import routing
@@ -71,6 +72,7 @@ class BulkConfig:
     company: Any  # scenario.Company
     account_ids: dict[int, int]  # company index → account id
     churned_accounts: frozenset[int]
+    active_subscriptions: dict[int, int]  # account id → active subscriptions
 
     @classmethod
     def load(cls, company: Any, account_ids: dict[int, int]) -> BulkConfig:
@@ -91,6 +93,12 @@ class BulkConfig:
                 Subscription.objects.filter(status=Subscription.Status.CHURNED).values_list(
                     "account_id", flat=True
                 )
+            ),
+            active_subscriptions=dict(
+                Subscription.objects.filter(status=Subscription.Status.ACTIVE)
+                .values("account_id")
+                .annotate(n=Count("id"))
+                .values_list("account_id", "n")
             ),
         )
 
@@ -159,6 +167,7 @@ class BulkDriver:
         self.rehash: set[int] = set()
         self.customer_accounts: set[int] = set()
         self.churned_accounts: set[int] = set(config.churned_accounts)
+        self.active_subscriptions: dict[int, int] = dict(config.active_subscriptions)
         self.people = 0
         self.person: _Person | None = None
 
@@ -549,7 +558,8 @@ class BulkDriver:
         deal = self._deal(deal_id)
         code = self.reasons[("loss", reason)]
         target = code.sends_to.key if code.sends_to else "nurture"
-        self._advance(target, at, via=Transition.Via.USER, actor_id=actor_id, reason=code)
+        if self.person.state.current == OPPORTUNITY_STAGE:  # type: ignore[union-attr]
+            self._advance(target, at, via=Transition.Via.USER, actor_id=actor_id, reason=code)
         deal.update(
             status=Deal.Status.LOST,
             closed_at=at,
@@ -563,7 +573,9 @@ class BulkDriver:
     def subscribe(self, account_id: int, deal_id: int, plan: str, mrr: int, on: dt.date) -> int:
         person = self.person
         assert person is not None
-        returning = account_id in self.churned_accounts
+        # as success.actions.start_subscription: reactivation only for a company that left
+        returning = account_id in self.churned_accounts and not self.active_subscriptions.get(account_id)
+        self.active_subscriptions[account_id] = self.active_subscriptions.get(account_id, 0) + 1
         subscription: dict[str, Any] = {
             "id": self._id(Subscription),
             "account_id": account_id,
@@ -638,6 +650,7 @@ class BulkDriver:
         self._change(subscription_id, SubscriptionChange.Kind.CHURN, on, subscription["mrr"], 0)
         subscription.update(status=Subscription.Status.CHURNED, ends_on=on, mrr=0)
         self.churned_accounts.add(subscription["account_id"])
+        self.active_subscriptions[subscription["account_id"]] -= 1
         self._move_if_allowed("churned", moment_of(on))
 
     def nps(self, contact_id: int, score: int, comment: str, at: dt.datetime) -> None:

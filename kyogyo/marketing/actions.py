@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
+from kyogyo.org.models import User
 from kyogyo.scoring.engine import add_touch
 
 MAX_PAYLOAD_BYTES = 16_384
@@ -64,6 +66,14 @@ class ActivityError(ValueError):
 
 def item_errors(index: int, item: ActivityInput, now: dt.datetime) -> list[ItemError]:
     errors = []
+    for name in ("contact_id", "campaign_id", "actor_id"):
+        value = getattr(item, name)
+        if (value is not None or name == "contact_id") and (
+            not isinstance(value, int) or isinstance(value, bool) or value <= 0
+        ):
+            errors.append(
+                ItemError(index, name, "bad_id", f"{name} must be a positive whole number, got {value!r}")
+            )
     if item.type not in ACTIVITY_TYPES:
         errors.append(
             ItemError(
@@ -130,11 +140,16 @@ def record_activities(
         if not errors:
             valid.append((index, item))
     valid = _drop_unknown_references(valid, result)
-    valid = _drop_duplicates(valid, result)
     if not valid:
         return result
     book = book or rulebook.load()
     with transaction.atomic():
+        # Inside the transaction, with the external ids locked, so two batches carrying the
+        # same id cannot both pass the check.
+        _lock_external_ids([i.external_id for _, i in valid if i.external_id])
+        valid = _drop_duplicates(valid, result)
+        if not valid:
+            return result
         result.created = Activity.objects.bulk_create(
             [
                 Activity(
@@ -157,27 +172,54 @@ def record_activities(
     return result
 
 
+def _lock_external_ids(external_ids: list[str]) -> None:
+    """PostgreSQL: a transaction-scoped advisory lock per external id (sorted, so two
+    batches never wait on each other in a circle). SQLite's writers are serialised anyway."""
+    if connection.vendor != "postgresql" or not external_ids:
+        return
+    keys = sorted({zlib.crc32(f"activity:{e}".encode()) for e in external_ids})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _drop_unknown_references(
     valid: list[tuple[int, ActivityInput]], result: IngestResult
 ) -> list[tuple[int, ActivityInput]]:
-    contact_ids = set(
-        Contact.objects.filter(pk__in={i.contact_id for _, i in valid}).values_list("pk", flat=True)
-    )
-    campaign_ids = {i.campaign_id for _, i in valid if i.campaign_id is not None}
-    known_campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", flat=True))
+    """Items naming a contact, campaign or acting user that does not exist are reported,
+    never allowed to fail the whole batch at commit."""
+    known = {
+        "contact_id": _existing(Contact, {i.contact_id for _, i in valid}),
+        "campaign_id": _existing(Campaign, {i.campaign_id for _, i in valid if i.campaign_id is not None}),
+        "actor_id": _existing(User, {i.actor_id for _, i in valid if i.actor_id is not None}),
+    }
+    names = {"contact_id": "contact", "campaign_id": "campaign", "actor_id": "user"}
     kept = []
     for index, item in valid:
-        if item.contact_id not in contact_ids:
-            result.errors.append(
-                ItemError(index, "contact_id", "unknown_contact", f"no contact with id {item.contact_id}")
-            )
-        elif item.campaign_id is not None and item.campaign_id not in known_campaigns:
-            result.errors.append(
-                ItemError(index, "campaign_id", "unknown_campaign", f"no campaign with id {item.campaign_id}")
-            )
-        else:
+        missing = next(
+            (
+                f
+                for f in ("contact_id", "campaign_id", "actor_id")
+                if getattr(item, f) is not None and getattr(item, f) not in known[f]
+            ),
+            None,
+        )
+        if missing is None:
             kept.append((index, item))
+        else:
+            result.errors.append(
+                ItemError(
+                    index,
+                    missing,
+                    f"unknown_{names[missing]}",
+                    f"no {names[missing]} with id {getattr(item, missing)}",
+                )
+            )
     return kept
+
+
+def _existing(model: type[Contact] | type[Campaign] | type[User], ids: set[int]) -> set[int]:
+    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
 
 
 def _drop_duplicates(

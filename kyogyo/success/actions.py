@@ -72,7 +72,13 @@ def start_subscription(
     _check_mrr(mrr)
     if not plan:
         raise SubscriptionError("bad_plan", "a subscription needs a plan name")
-    returning = Subscription.objects.filter(account=account, status=Subscription.Status.CHURNED).exists()
+    # A company that left and now buys again is reactivated; one that still pays for
+    # another subscription simply buys more (new).
+    subscriptions = Subscription.objects.filter(account=account)
+    returning = (
+        subscriptions.filter(status=Subscription.Status.CHURNED).exists()
+        and not subscriptions.filter(status=Subscription.Status.ACTIVE).exists()
+    )
     subscription = Subscription.objects.create(
         account=account,
         deal=deal,
@@ -125,6 +131,7 @@ def renew(
     subscription: Subscription, *, on: dt.date, subject: Contact | None = None, actor: User | None = None
 ) -> Transition | None:
     """The contract renews (MRR unchanged); the customer's journey records "renewed"."""
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.status != Subscription.Status.ACTIVE:
         raise SubscriptionError("not_active", "only an active subscription can renew")
     return _move_if_allowed(subject, "renewed", moment_of(on), actor)

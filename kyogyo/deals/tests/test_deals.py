@@ -243,13 +243,6 @@ def test_update_deal_refuses_unknown_fields_and_bad_values(make_contact, people)
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a deal probability is a percentage but update_deal accepts 150 "
-        "(deals/models.py Deal.probability has no MaxValueValidator(100))"
-    ),
-)
 def test_update_deal_refuses_a_probability_above_100(make_contact, people):
     deal = to_opportunity(make_contact(), people)
     with pytest.raises(DealError):
@@ -398,14 +391,6 @@ def test_a_lost_deal_cannot_be_won_or_lost_again(make_contact, people):
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: once the person has been moved out of `opportunity` by hand (here to nurture), "
-        "lose_deal tries nurture → nurture, raises JourneyError('same_stage') and the deal can "
-        "never be closed (deals/actions.py lose_deal)"
-    ),
-)
 def test_a_deal_can_still_be_lost_after_its_person_left_the_opportunity_stage(make_contact, people):
     contact = make_contact()
     deal = to_opportunity(contact, people)

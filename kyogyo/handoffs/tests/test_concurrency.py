@@ -203,14 +203,6 @@ def test_two_qualifies_of_the_same_person_open_one_deal(make_contact, people):
     assert_invariants()
 
 
-DEAL_LOCK_BUG = (
-    "BUG: deals/actions.py _lock locks with select_for_update(of=('self',)) joined to "
-    "pipeline_stage (select_related); when the transaction it waited for changed the deal's "
-    "pipeline stage, PostgreSQL re-checks the join against the old stage row, finds no row and "
-    "the waiter gets Deal.DoesNotExist instead of the current deal"
-)
-
-
 def an_opportunity(make_contact, people) -> tuple[Contact, Deal]:
     contact, handoff = an_mql(make_contact, people)
     accept_handoff(handoff, actor=people.is_rep, at=T0 + MINUTE)
@@ -219,7 +211,6 @@ def an_opportunity(make_contact, people) -> tuple[Contact, Deal]:
     return contact, deal
 
 
-@pytest.mark.xfail(strict=True, reason=DEAL_LOCK_BUG)
 def test_two_wins_of_the_same_deal_close_it_once(make_contact, people):
     contact, deal = an_opportunity(make_contact, people)
 
@@ -239,7 +230,6 @@ def test_two_wins_of_the_same_deal_close_it_once(make_contact, people):
     assert_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason=DEAL_LOCK_BUG)
 def test_a_win_waiting_for_a_pipeline_move_still_wins(make_contact, people):
     contact, deal = an_opportunity(make_contact, people)
 
@@ -328,14 +318,6 @@ def test_twenty_threads_changing_one_person_keep_the_invariants(make_contact, pe
 # ------------------------------------------------------------------ the same external id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: two batches carrying the same external_id at the same time both pass the "
-        "duplicate check (marketing/actions.py _drop_duplicates) and the second one fails "
-        "with IntegrityError, losing its whole batch, instead of counting a duplicate"
-    ),
-)
 def test_concurrent_batches_with_the_same_external_id_store_it_once(make_contact):
     contact = make_contact()
 

@@ -168,13 +168,6 @@ def test_a_time_within_the_allowed_clock_skew_is_accepted(make_contact):
     assert len(result.created) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a contact_id that is not a number makes the whole batch fail with ValueError "
-        "(marketing/actions.py _drop_unknown_references) instead of an ItemError for that item"
-    ),
-)
 def test_a_malformed_contact_id_is_an_item_error_not_a_batch_failure(make_contact):
     contact = make_contact()
     result = record_activities(
@@ -188,13 +181,6 @@ def test_a_malformed_contact_id_is_an_item_error_not_a_batch_failure(make_contac
     assert list(Activity.objects.values_list("source", flat=True)) == ["good"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: actor_id is never checked (marketing/actions.py item_errors/_drop_unknown_references); "
-        "an unknown actor breaks the deferred foreign key at commit and the whole batch is lost"
-    ),
-)
 def test_an_unknown_actor_is_an_item_error_and_the_rest_goes_in(make_contact):
     contact = make_contact()
     with transaction.atomic():

@@ -131,14 +131,6 @@ def test_a_subscription_after_churn_is_a_reactivation(make_contact):
     assert [c[0] for c in changes(start_subscription(other, plan="Pro", mrr=1, starts_on=START))] == ["new"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: start_subscription calls a new subscription a reactivation whenever any earlier "
-        "subscription of the account churned, even while the account still pays for another "
-        "one (success/actions.py start_subscription: `returning`)"
-    ),
-)
 def test_a_new_subscription_while_another_is_still_active_is_not_a_reactivation(make_contact):
     account = make_contact().account
     main = start_subscription(account, plan="Pro", mrr=50_000, starts_on=START)
@@ -336,13 +328,6 @@ def test_a_churned_subscription_cannot_change_renew_or_churn_again(customer, peo
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: renew checks the status of the caller's (possibly stale) Subscription object "
-        "instead of the stored row (success/actions.py renew), unlike change_mrr and churn"
-    ),
-)
 def test_renew_refuses_a_subscription_churned_since_it_was_read(make_contact):
     sub = start_subscription(make_contact().account, plan="Pro", mrr=50_000, starts_on=START)
     churn(Subscription.objects.get(pk=sub.pk), on=dt.date(2026, 8, 31))
