@@ -233,6 +233,7 @@ class Transition(models.Model):
         verbose_name=_("subject"),
         on_delete=models.PROTECT,
         related_name="transitions",
+        db_index=False,  # the unique (subject, seq) index serves subject lookups
     )
     seq = models.PositiveIntegerField(_("sequence"))
     from_stage = models.ForeignKey(
@@ -242,8 +243,15 @@ class Transition(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # a handful of stages: a per-row index would only slow the log's appends
     )
-    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("to"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # the (to_stage, at) index serves stage lookups
+    )
     at = models.DateTimeField(_("at"))
     via = models.CharField(_("via"), max_length=8, choices=Via.choices)
     actor = models.ForeignKey(
@@ -330,6 +338,7 @@ class Milestone(models.Model):
         verbose_name=_("current stage"),
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # the (current_stage, current_since) index serves stage lookups
     )
     current_since = models.DateTimeField(_("in current stage since"))
     first_entered = models.JSONField(_("first entered"), default=dict)

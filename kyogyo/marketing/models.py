@@ -52,6 +52,7 @@ class Activity(models.Model):
         verbose_name=_("contact"),
         on_delete=models.CASCADE,
         related_name="activities",
+        db_index=False,  # the (contact, type, occurred_at) index serves contact lookups
     )
     type = models.CharField(_("type"), max_length=20, choices=ActivityType.choices)
     occurred_at = models.DateTimeField(_("occurred at"))

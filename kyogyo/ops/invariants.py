@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from django.db import connection
 from django.db.models import F
 
 from kyogyo.handoffs.models import Handoff
@@ -92,6 +93,7 @@ def check(progress: Progress | None = None) -> Report:
         report.add(f"subject {pending.subject_id}: milestones row without any transition")
         pending = next(milestones, None)
     _check_handoffs(stages, report)
+    _check_guard(report)
     if progress:
         progress(report.subjects, total)
     return report
@@ -156,6 +158,24 @@ def _check_subject(
     for name, (stored, expected) in implied.items():
         if stored != expected:
             report.add(f"subject {subject_id}: milestones {name} is {stored!r}, the log implies {expected!r}")
+
+
+GUARDS = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'journey_transition_no_update'",
+    "postgresql": "SELECT count(*) FROM pg_trigger WHERE tgname = 'journey_transition_no_change'",
+}
+
+
+def _check_guard(report: Report) -> None:
+    """The database trigger that refuses edits of the log must be in place (a table rebuilt
+    by a migration would silently lose it)."""
+    sql = GUARDS.get(connection.vendor)
+    if sql is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        if cursor.fetchone()[0] != 1:
+            report.add("journey_transition has lost its append-only trigger (re-run migration journey 0004)")
 
 
 def _check_handoffs(stages: machine.StageModel, report: Report) -> None:

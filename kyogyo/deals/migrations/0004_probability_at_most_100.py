@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('customers', '0002_initial'),
         ('deals', '0003_initial'),
-        ('journey', '0003_append_only_log'),
+        ('journey', '0002_initial'),
         ('marketing', '0002_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -396,3 +396,21 @@ def test_invariants_detect_a_row_rewritten_with_its_old_hash(journeys, people):
     assert f"subject {journeys['dq'].pk}, transition 3: hash chain broken — the row was edited" in (
         report.violations
     )
+
+
+def test_check_reports_a_missing_append_only_trigger(db, on_postgres):
+    from django.db import connection
+
+    from kyogyo.ops import invariants
+
+    assert invariants.check().ok
+    drop = (
+        "DROP TRIGGER journey_transition_no_change ON journey_transition"
+        if on_postgres
+        else "DROP TRIGGER journey_transition_no_update"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(drop)
+    report = invariants.check()
+    assert not report.ok
+    assert "append-only trigger" in report.violations[0]

@@ -34,7 +34,7 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("journey", "0002_initial")]
+    dependencies = [("journey", "0003_fewer_redundant_indexes")]
 
     operations = [
         migrations.RunPython(
