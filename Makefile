@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy kyogyo
 
 bench: $(STAMP)
-	$(BIN)/kyogyo bench journey
+	$(BIN)/kyogyo bench journey --postgres
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

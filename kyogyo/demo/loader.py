@@ -99,10 +99,20 @@ class Writer:
 
     def __init__(self) -> None:
         self.vendor = connection.vendor
-        if self.vendor == "sqlite":
-            with connection.cursor() as cursor:
+
+    def begin(self) -> None:
+        """Settings for one bulk transaction (call inside it)."""
+        with connection.cursor() as cursor:
+            if self.vendor == "sqlite":
                 # A big page cache keeps the indexes' hot pages in memory during the load.
                 cursor.execute("PRAGMA cache_size = -1000000")
+                return
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SELECT current_setting('is_superuser')")
+            if cursor.fetchone()[0] == "on":
+                # As pg_restore does: skip the per-row foreign-key triggers. The rows are the
+                # engine's own (same as the actions write), and `kyogyo check` verifies them.
+                cursor.execute("SET LOCAL session_replication_role = replica")
 
     def write(self, model: type[models.Model], rows: list[list[Any]]) -> None:
         if not rows:
@@ -227,6 +237,7 @@ class Loader:
                 }
             )
         with transaction.atomic():
+            self.writer.begin()
             self.writer.write(Account, Codec(Account, connection.vendor).encode(rows))
         return account_ids
 
@@ -258,6 +269,7 @@ class Loader:
                     if values[i] is not None:
                         values[i] += shift
         with transaction.atomic():
+            self.writer.begin()
             for model in bulk.TABLES:
                 self.writer.write(model, rows[model])
         self.customer_accounts |= result.customer_accounts
@@ -308,6 +320,9 @@ class Loader:
                     ):
                         cursor.execute(sql)
         mark_breaches(now)
+        with connection.cursor() as cursor:
+            # Fresh statistics, or the planner guesses about tables that grew by millions of rows.
+            cursor.execute("ANALYZE")
 
 
 def _rehash(
