@@ -42,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check kyogyo tests
 
 typecheck: $(STAMP)
-	$(BIN)/mypy kyogyo
+	$(BIN)/mypy kyogyo tests
 
 bench: $(STAMP)
 	$(BIN)/kyogyo bench journey --postgres
