@@ -324,16 +324,8 @@ class BulkDriver:
     ) -> dict:
         person = self.person
         assert person is not None
-        actor = _Actor(actor_id) if actor_id else None
-        journey_actions.check_inputs(
-            self.stages,
-            to_key,
-            via,
-            actor,
-            reason,
-            note,
-            rule_version_id,  # type: ignore[arg-type]
-        )
+        actor: Any = _Actor(actor_id) if actor_id else None  # check_inputs only asks "is there one?"
+        journey_actions.check_inputs(self.stages, to_key, via, actor, reason, note, rule_version_id)
         state = person.state
         if (
             via != Transition.Via.HANDOFF
