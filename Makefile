@@ -38,11 +38,11 @@ test-postgres: $(STAMP)
 	export DATABASE_URL=$${KYOGYO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}; $(PYTEST)
 
 lint: $(STAMP)
-	$(BIN)/ruff check kyogyo tests
-	$(BIN)/ruff format --check kyogyo tests
+	$(BIN)/ruff check kyogyo tests conftest.py
+	$(BIN)/ruff format --check kyogyo tests conftest.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy kyogyo tests
+	$(BIN)/mypy kyogyo tests conftest.py
 
 bench: $(STAMP)
 	$(BIN)/kyogyo bench journey --postgres

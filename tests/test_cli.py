@@ -17,13 +17,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kyogyo import conftest as kyogyo_conftest
 from kyogyo.cli import main
-from kyogyo.conftest import T0
 from kyogyo.demo.build import CUSTOMER_TABLES
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey.models import Milestone, Rule, RuleVersion, Transition
 from kyogyo.ops import defaults as defaults_module
+from kyogyo.testing import T0
 
 KYOGYO = Path(sys.executable).with_name("kyogyo")
 TODAY = "2026-11-20"
@@ -41,10 +40,6 @@ when:
     - {count: [content_download, form_submission, event, demo], within_days: 30, op: gte, value: 1}
 """
 
-
-# The project's fixtures live in kyogyo/conftest.py, outside this directory's reach.
-defaults = kyogyo_conftest.defaults
-make_contact = kyogyo_conftest.make_contact
 
 # ------------------------------------------------------------------ helpers
 

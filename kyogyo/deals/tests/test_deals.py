@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 
-from kyogyo.conftest import T0
 from kyogyo.customers.models import Contact
 from kyogyo.deals.actions import (
     DealConflict,
@@ -26,6 +25,7 @@ from kyogyo.journey.actions import advance
 from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.ops import invariants
+from kyogyo.testing import T0
 
 HOUR = dt.timedelta(hours=1)
 
@@ -69,12 +69,6 @@ def to_opportunity(contact: Contact, people, amount: int = 1_200_000) -> Deal:
     handoff = open_handoff_of(contact)
     accept_handoff(handoff, actor=handoff.assigned_to, at=T0 + 3 * HOUR)
     return Deal.objects.get(pk=deal.pk)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The named users of ``people`` get passwords; hash them cheaply (runs before ``people``)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Count
 
-from kyogyo.conftest import T0
 from kyogyo.customers.models import Contact
 from kyogyo.deals.actions import DealError, move_deal, qualify, win_deal
 from kyogyo.deals.models import Deal, PipelineStage
@@ -30,17 +29,12 @@ from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.marketing.actions import ActivityError, ActivityInput, record_activities, record_activity
 from kyogyo.marketing.models import Activity
 from kyogyo.ops import invariants
+from kyogyo.testing import T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 MINUTE = dt.timedelta(minutes=1)
 REFUSALS = (JourneyError, HandoffError, DealError, ActivityError)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The named users of ``people`` get passwords; hash them cheaply (runs before ``people``)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def run_together(*actions: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]]:

@@ -9,7 +9,6 @@ from itertools import cycle
 
 import pytest
 
-from kyogyo.conftest import T0, TOKYO
 from kyogyo.handoffs import actions as handoff_actions
 from kyogyo.handoffs.actions import HandoffError
 from kyogyo.handoffs.models import BusinessCalendar, CalendarException, Handoff, RoutingRule
@@ -18,14 +17,9 @@ from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.ops import invariants
 from kyogyo.org.models import Team, User
+from kyogyo.testing import T0, TOKYO
 
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The ``people`` fixture hashes nine passwords; the default hasher takes ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def tokyo(*args: int) -> dt.datetime:

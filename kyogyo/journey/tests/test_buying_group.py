@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from kyogyo.conftest import T0
 from kyogyo.customers import actions as customer_actions
 from kyogyo.handoffs.actions import accept_handoff
 from kyogyo.handoffs.models import Handoff
@@ -14,6 +13,7 @@ from kyogyo.journey.actions import classification_of, classify
 from kyogyo.journey.buying_group import account_journey
 from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import ReasonCode
+from kyogyo.testing import T0
 
 
 def test_account_view_takes_the_first_entries_and_the_most_advanced_person(people, make_contact):

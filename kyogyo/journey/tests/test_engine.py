@@ -9,7 +9,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from kyogyo.conftest import T0
 from kyogyo.handoffs import actions as handoff_actions
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey import actions, machine
@@ -17,14 +16,9 @@ from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, Stage, Transition
 from kyogyo.marketing.actions import record_activity
 from kyogyo.ops import invariants
+from kyogyo.testing import T0
 
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The ``people`` fixture hashes nine passwords; the default hasher takes ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def stage_of(contact) -> str:

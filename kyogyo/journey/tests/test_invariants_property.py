@@ -20,7 +20,6 @@ import datetime as dt
 from collections import Counter
 from types import SimpleNamespace
 
-import pytest
 from django.db import transaction
 from django.db.models import Count
 from hypothesis import HealthCheck
@@ -35,7 +34,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from kyogyo.conftest import T0
 from kyogyo.customers import actions as customer_actions
 from kyogyo.customers.models import Contact
 from kyogyo.deals.actions import DealError, lose_deal, qualify, win_deal
@@ -50,6 +48,7 @@ from kyogyo.journey.rulebook import load_stage_model
 from kyogyo.marketing.actions import ActivityError, ActivityInput, record_activities
 from kyogyo.marketing.models import Activity, ActivityType
 from kyogyo.ops import invariants
+from kyogyo.testing import T0
 
 HANDOFF_STAGES = ("mql", "sql", "won")
 REFUSALS = (JourneyError, HandoffError, DealError, ActivityError)
@@ -400,12 +399,6 @@ def fingerprint() -> tuple:
 
 
 STATS: Counter[str] = Counter()
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The named users of ``people`` get passwords; hash them cheaply (runs before ``people``)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_random_event_sequences_keep_the_journey_invariants(people):

@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from kyogyo.conftest import T0
 from kyogyo.handoffs import actions as handoff_actions
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey import actions, evaluation, rulefile
@@ -15,6 +14,7 @@ from kyogyo.journey.criteria import RuleError
 from kyogyo.journey.evaluation import Candidate
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, RuleVersion, Transition, ValueList
 from kyogyo.marketing.actions import record_activity
+from kyogyo.testing import T0
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -50,12 +50,6 @@ def mql_candidate(engagement: float, **changes) -> Candidate:
         **changes,
     }
     return Candidate(**values)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The ``people`` fixture hashes nine passwords; the default hasher takes ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def stage_of(contact) -> str:

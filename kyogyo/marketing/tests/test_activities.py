@@ -11,7 +11,6 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 
-from kyogyo.conftest import T0
 from kyogyo.customers.models import Contact
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.actions import (
@@ -24,6 +23,7 @@ from kyogyo.marketing.actions import (
 from kyogyo.marketing.models import Activity, Campaign
 from kyogyo.scoring.actions import explain_engagement
 from kyogyo.scoring.engine import decayed
+from kyogyo.testing import T0
 
 DAY = dt.timedelta(days=1)
 HALF_LIFE = 30.0

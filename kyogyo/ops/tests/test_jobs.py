@@ -7,10 +7,10 @@ import datetime as dt
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from kyogyo.conftest import T0
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey.actions import classify
 from kyogyo.ops import jobs, schedules
+from kyogyo.testing import T0
 
 
 def test_init_registers_the_schedules_once(db):

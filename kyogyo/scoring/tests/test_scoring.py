@@ -13,7 +13,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from kyogyo.conftest import T0
 from kyogyo.customers import actions as customer_actions
 from kyogyo.customers.models import Contact
 from kyogyo.journey.models import Milestone, Transition
@@ -21,6 +20,7 @@ from kyogyo.marketing.actions import ActivityInput, record_activities
 from kyogyo.scoring.actions import explain_engagement, explain_fit, rescore_fit
 from kyogyo.scoring.engine import Contribution, add_touch, decayed, fit_score
 from kyogyo.scoring.models import FitRule
+from kyogyo.testing import T0
 
 DAY = dt.timedelta(days=1)
 ALL_FIT = [

@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from kyogyo.conftest import T0, TOKYO
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.actions import qualify, win_deal
 from kyogyo.handoffs.actions import accept_handoff
@@ -26,15 +25,10 @@ from kyogyo.success.actions import (
     start_subscription,
 )
 from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
+from kyogyo.testing import T0, TOKYO
 
 HOUR = dt.timedelta(hours=1)
 START = dt.date(2026, 4, 10)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The named users of ``people`` get passwords; hash them cheaply (runs before ``people``)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

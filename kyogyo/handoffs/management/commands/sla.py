@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from kyogyo.handoffs.actions import mark_breaches
 from kyogyo.handoffs.models import Handoff
+from kyogyo.ops.moments import parse_moment
 
 
 class Command(BaseCommand):
@@ -18,10 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         check = sub.add_parser("check", help="mark breaches now and summarise open handoffs per team")
+        check.add_argument("--at", help="check as of this ISO date-time instead of now")
         check.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args, **options) -> None:
-        now = timezone.now()
+        now = parse_moment(options["at"]) if options.get("at") else timezone.now()
         marked = mark_breaches(now)
         rows = (
             Handoff.objects.filter(status=Handoff.Status.OPEN)

@@ -7,11 +7,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from kyogyo.journey import actions, criteria, evaluation, rulefile
 from kyogyo.journey.models import Rule
+from kyogyo.ops.moments import parse_moment
 from kyogyo.ops.progress import reporter
 
 
@@ -40,6 +39,11 @@ class Command(BaseCommand):
         publish.add_argument("file")
         publish.add_argument("--note", default="", help="why the rule changed (kept with the version)")
         run = sub.add_parser("run", help="apply the active rules to all subjects now")
+        run.add_argument(
+            "--at",
+            help="judge as of this ISO date-time (default now); people whose "
+            "last move is later are left alone",
+        )
         run.add_argument("--format", choices=["table", "json"], default="table")
 
     def handle(self, *args, **options) -> None:
@@ -109,7 +113,7 @@ class Command(BaseCommand):
 
     def _run(self, options: dict) -> None:
         progress = reporter("applying rules") if options["format"] == "table" else None
-        run = evaluation.run_rules_for_all(progress=progress)
+        run = evaluation.run_rules_for_all(at=self._parse_at(options.get("at")), progress=progress)
         if options["format"] == "json":
             self.stdout.write(json.dumps({"evaluated": run.evaluated, "moved": run.moved}))
         else:
@@ -117,9 +121,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def _parse_at(text: str | None) -> dt.datetime | None:
-        if not text:
-            return None
-        value = parse_datetime(text) or (parse_datetime(text + "T00:00:00") if len(text) == 10 else None)
-        if value is None:
-            raise CommandError(f"--at: {text!r} is not an ISO date or date-time")
-        return timezone.make_aware(value) if timezone.is_naive(value) else value
+        return parse_moment(text) if text else None

@@ -104,6 +104,8 @@ class Command(BaseCommand):
             lines = completed.stdout.strip().splitlines()
             return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
 
+        if verbose:
+            self.stdout.write(f"[{label}] building the demo company ({options['people']:,} people) …")
         run("init", "--no-input", "-v", "0")
         demo = run("demo", "--size", str(options["people"]), "--seed", "1", "--format", "json")
         people_rate = demo["people"] / demo["seconds"]
@@ -113,6 +115,10 @@ class Command(BaseCommand):
                 f"= {people_rate:,.0f}/s "
                 f"({', '.join(f'{n:,} {k}' for k, n in demo['counts'].items())}); "
                 f"1,000,000 people ≈ {1_000_000 / people_rate:.0f} s"
+            )
+        if verbose:
+            self.stdout.write(
+                f"[{label}] streaming {options['activities']:,} activities through the actions …"
             )
         ingest = run("bench", "ingest", "--activities", str(options["activities"]), "--format", "json")
         if verbose:

@@ -1,4 +1,5 @@
-"""Shared test fixtures: the default configuration and a few named people built in code.
+"""Shared test fixtures, loaded for every test by the root conftest.py: the default
+configuration and a few named people built in code.
 
 Times are fixed (``T0`` is Monday 2026-04-06 10:00 in Tokyo) so SLA arithmetic is
 hand-checkable; helpers never read the wall clock.

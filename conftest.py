@@ -1,0 +1,3 @@
+"""Every test, under kyogyo/ and tests/, gets the shared fixtures."""
+
+pytest_plugins = ["kyogyo.testing"]
