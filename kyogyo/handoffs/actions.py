@@ -15,7 +15,7 @@ from kyogyo.handoffs.business_hours import WorkingCalendar
 from kyogyo.handoffs.models import BusinessCalendar, Handoff
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
-from kyogyo.journey.models import ReasonCode, Transition, ValueList
+from kyogyo.journey.models import ReasonCode, Transition
 from kyogyo.journey.signals import handoff_event, handoff_rejected
 from kyogyo.org.models import User
 
@@ -42,10 +42,6 @@ def load_calendar() -> WorkingCalendar:
     )
 
 
-def _value_lists() -> dict[str, frozenset[str]]:
-    return {v.key: frozenset(str(x).lower() for x in v.values) for v in ValueList.objects.all()}
-
-
 def open_handoff(
     transition: Transition,
     stages: StageModel,
@@ -64,7 +60,7 @@ def open_handoff(
         stage_id=stage.id,
         from_team_id=stage.team_id,
         to_team_id=stage.hands_to_id,
-        assigned_to_id=routing.assign(stage.hands_to_id, contact, transition.at, _value_lists()),
+        assigned_to_id=routing.assign(stage.hands_to_id, contact, transition.at, rulebook.load_value_lists()),
         created_at=transition.at,
         due_at=calendar.add_business_hours(transition.at, stage.sla_hours or 0),
     )

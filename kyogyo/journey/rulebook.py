@@ -83,6 +83,11 @@ def _windows(node: dict) -> Iterable[float]:
         yield float(node.get("within_days", 36600))
 
 
+def load_value_lists() -> dict[str, frozenset[str]]:
+    """Value lists as rules compare them: entries stripped and lower-cased."""
+    return {v.key: frozenset(str(x).strip().lower() for x in v.values) for v in ValueList.objects.all()}
+
+
 def load_stage_model() -> StageModel:
     stages = list(Stage.objects.prefetch_related("exits").select_related("accept_to"))
     return StageModel(
@@ -127,7 +132,7 @@ def load() -> RuleBook:
         .order_by("priority", "key")
         if r.current_version is not None
     ]
-    lists = {v.key: frozenset(str(x).strip().lower() for x in v.values) for v in ValueList.objects.all()}
+    lists = load_value_lists()
     settings_row = ScoringSettings.objects.filter(pk=1).first()
     scoring = ScoringSpec(
         half_life_days=settings_row.half_life_days if settings_row else 30.0,

@@ -267,7 +267,6 @@ FREE_MAIL = [
 VALUE_LISTS = [
     ("free_mail", "Free-mail domains", FREE_MAIL),
     ("competitor_domains", "Competitor domains", []),
-    ("student_domain_suffixes", "Student domain suffixes", [".ac.jp", ".edu"]),
 ]
 
 # key, name, stage, priority, from, reason, condition
