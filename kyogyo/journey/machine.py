@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 
 class JourneyError(ValueError):
@@ -35,11 +36,11 @@ class StageSpec:
 class StageModel:
     stages: dict[str, StageSpec]
 
-    @property
+    @cached_property
     def by_id(self) -> dict[int, StageSpec]:
         return {s.id: s for s in self.stages.values()}
 
-    @property
+    @cached_property
     def entry_key(self) -> str:
         """Where a journey starts (the first entry stage in stage order)."""
         for spec in self.stages.values():
