@@ -199,11 +199,3 @@ def apply(state: SubjectState, planned: PlannedTransition) -> SubjectState:
         transition_count=planned.seq,
         last_hash=planned.hash,
     )
-
-
-def replay(model: StageModel, rows: list[PlannedTransition]) -> SubjectState:
-    """The state the log implies (used by ``kyogyo check``)."""
-    state = SubjectState()
-    for row in rows:
-        state = apply(state, row)
-    return state
