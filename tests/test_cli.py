@@ -127,10 +127,13 @@ DEMO = ("demo", "--size", "200", "--seed", "3", "--today", TODAY)
 @pytest.fixture(scope="module")
 def demo_pair(blank, tmp_path_factory) -> tuple[Path, Path]:
     """The demo company (200 people, seed 3) built twice, at the same time, on two copies of the
-    initialised database: with the default driver, and with ``--via bulk`` named explicitly."""
+    initialised database: with the defaults (bulk, one process), and with ``--via bulk`` in two
+    parallel shard workers — the rows must not depend on the number of workers."""
     first = copy_db(blank, tmp_path_factory.mktemp("demo"))
     second = copy_db(blank, tmp_path_factory.mktemp("demo_again"))
-    result, _ = kyogyo_together([(first, (*DEMO, "--format", "json")), (second, (*DEMO, "--via", "bulk"))])
+    result, _ = kyogyo_together(
+        [(first, (*DEMO, "--format", "json")), (second, (*DEMO, "--via", "bulk", "--workers", "2"))]
+    )
     summary = json.loads(result.stdout)
     assert summary["people"] == 200
     assert summary["via"] == "bulk"

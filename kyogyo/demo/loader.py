@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from django.core.management.color import no_style
@@ -215,7 +217,16 @@ class Loader:
             return
         connections.close_all()  # a forked child must never touch the parent's connections
         with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-            yield from pool.imap(_simulate, shards)
+            # A window of shards in flight, taken in order: the workers stay busy while the
+            # writer catches up, and finished shards never pile up in memory.
+            waiting = iter(shards)
+            running = deque(pool.apply_async(_simulate, (s,)) for s in islice(waiting, self.workers + 1))
+            while running:
+                done = running.popleft().get()
+                following = next(waiting, None)
+                if following is not None:
+                    running.append(pool.apply_async(_simulate, (following,)))
+                yield done
 
     def _write_accounts(self) -> dict[int, int]:
         rows, account_ids = [], {}
