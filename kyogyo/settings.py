@@ -8,6 +8,8 @@ Environment variables (documented in docs/configuration.md):
 - ``KYOGYO_DEBUG``: ``1`` for development (default ``0``).
 - ``KYOGYO_ALLOWED_HOSTS``: comma-separated host names (default ``localhost,127.0.0.1``).
 - ``KYOGYO_TIME_ZONE``: company time zone (default ``Asia/Tokyo``).
+- ``KYOGYO_WEBHOOKS_ALLOW_PRIVATE``: ``1`` lets webhooks reach private addresses (development only).
+- ``KYOGYO_SNAPSHOT_DIR``: where the analytics snapshot lives (default ``<data dir>/snapshot``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ INSTALLED_APPS = [
     "kyogyo.journey",
     "kyogyo.scoring",
     "kyogyo.handoffs",
+    "kyogyo.analytics",
+    "kyogyo.imports",
+    "kyogyo.webhooks",
     "kyogyo.demo",
     "kyogyo.ops",
 ]
@@ -128,6 +133,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("KYOGYO_TIME_ZONE", "Asia/Tokyo")
 USE_I18N = True
 USE_TZ = True
+
+# Outbound webhooks may reach private and loopback addresses only when this is on (development).
+KYOGYO_WEBHOOKS_ALLOW_PRIVATE = _env_bool("KYOGYO_WEBHOOKS_ALLOW_PRIVATE", False)
+
+# The analytics snapshot (DuckDB generations and their manifest); see docs/analytics.md.
+KYOGYO_SNAPSHOT_DIR = Path(os.environ.get("KYOGYO_SNAPSHOT_DIR", DATA_DIR / "snapshot")).resolve()
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

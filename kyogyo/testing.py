@@ -18,6 +18,11 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 T0 = dt.datetime(2026, 4, 6, 10, 0, tzinfo=TOKYO)
 
 
+def local(*parts: int) -> dt.datetime:
+    """A naive company-local time, as the analytics snapshot stores times."""
+    return dt.datetime(*parts, tzinfo=TOKYO).replace(tzinfo=None)  # type: ignore[misc]
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` run only when the suite runs against PostgreSQL."""
     from django.conf import settings
@@ -116,3 +121,57 @@ def make_contact(defaults):
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def snapshot_dir(settings, tmp_path):
+    """Every test has an analytics snapshot directory of its own (never ./var/snapshot), so
+    no generation is shared between tests."""
+    from kyogyo.analytics.snapshot import forget_cached
+
+    settings.KYOGYO_SNAPSHOT_DIR = tmp_path / "snapshot"
+    forget_cached()
+    yield settings.KYOGYO_SNAPSHOT_DIR
+    forget_cached()
+
+
+@pytest.fixture
+def analytics(snapshot_dir):
+    """``analytics(as_of=None)`` refreshes the snapshot and returns a metric context over it."""
+    from kyogyo.analytics import snapshot
+    from kyogyo.analytics.metrics.base import Context
+
+    def build(as_of: dt.datetime | None = None):
+        snapshot.refresh()
+        return Context.create(snapshot.open_current(), as_of=as_of)
+
+    return build
+
+
+@pytest.fixture
+def walk(people):
+    """``walk(contact, [("mql", at), ("sal", at), …])`` moves a person along the journey as the
+    teams would: a move to a handoff's accept-to stage accepts the open handoff (by the rep it
+    was routed to), ``("reject:REASON", at)`` rejects it, ``("disqualified", at)`` uses the
+    first disqualify reason; other moves are made by the system."""
+    from kyogyo.handoffs.actions import accept_handoff, reject_handoff
+    from kyogyo.handoffs.models import Handoff
+    from kyogyo.journey.actions import advance
+    from kyogyo.journey.models import ReasonCode
+
+    def run(contact, steps):
+        for stage, at in steps:
+            handoff = Handoff.objects.filter(subject=contact, status=Handoff.Status.OPEN).first()
+            if stage.startswith("reject:"):
+                reason = ReasonCode.objects.get(kind=ReasonCode.Kind.REJECT, key=stage.split(":", 1)[1])
+                reject_handoff(handoff, actor=handoff.assigned_to or people.manager, reason=reason, at=at)
+            elif handoff is not None:
+                accept_handoff(handoff, actor=handoff.assigned_to or people.manager, at=at)
+            else:
+                reason = None
+                if stage == "disqualified":
+                    reason = ReasonCode.objects.filter(kind=ReasonCode.Kind.DISQUALIFY).first()
+                advance(contact, stage, via="system", at=at, reason=reason)
+        return contact
+
+    return run

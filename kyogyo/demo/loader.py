@@ -116,6 +116,15 @@ class Writer:
                 # engine's own (same as the actions write), and `kyogyo check` verifies them.
                 cursor.execute("SET LOCAL session_replication_role = replica")
 
+    def end(self) -> None:
+        """Undo ``begin``'s settings: SET LOCAL lasts to the end of the *outermost*
+        transaction, so a load inside a larger one (a test, an import) would otherwise leave
+        every trigger after it switched off."""
+        if self.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+                cursor.execute("SET LOCAL synchronous_commit = DEFAULT")
+
     def write(self, model: type[models.Model], rows: list[list[Any]]) -> None:
         if not rows:
             return
@@ -250,6 +259,7 @@ class Loader:
         with transaction.atomic():
             self.writer.begin()
             self.writer.write(Account, Codec(Account, connection.vendor).encode(rows))
+            self.writer.end()
         return account_ids
 
     def _stitch(self, shard: EncodedShard) -> None:
@@ -283,6 +293,7 @@ class Loader:
             self.writer.begin()
             for model in bulk.TABLES:
                 self.writer.write(model, rows[model])
+            self.writer.end()
         self.customer_accounts |= result.customer_accounts
 
     def _rotation(self, result: bulk.ShardResult) -> Callable[[int], int]:

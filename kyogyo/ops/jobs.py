@@ -12,3 +12,22 @@ def check_slas() -> int:
 
 def run_rules() -> int:
     return run_rules_for_all().moved
+
+
+def refresh_snapshot() -> str:
+    """Bring the analytics snapshot up to date; a refresh already running is left to finish."""
+    from kyogyo.analytics import snapshot
+
+    try:
+        return snapshot.refresh(wait_seconds=0).kind
+    except snapshot.SnapshotError as exc:
+        if exc.code == "busy":
+            return "busy"
+        raise
+
+
+def deliver_webhooks() -> int:
+    """Send the webhook deliveries that are due (first attempts and retries)."""
+    from kyogyo.webhooks.delivery import deliver_due
+
+    return deliver_due().attempted

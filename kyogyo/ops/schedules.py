@@ -8,6 +8,8 @@ JOBS = [
     # name, function, minutes between runs
     ("SLA check", "kyogyo.ops.jobs.check_slas", 5),
     ("Stage rules", "kyogyo.ops.jobs.run_rules", 60),
+    ("Analytics snapshot", "kyogyo.ops.jobs.refresh_snapshot", 5),
+    ("Webhook delivery", "kyogyo.ops.jobs.deliver_webhooks", 1),
 ]
 
 

@@ -43,3 +43,14 @@ def test_rules_job_applies_time_based_rules(make_contact):
     contact.milestone.refresh_from_db()
     assert contact.milestone.current_stage.key == "nurture"
     assert contact.milestone.current_since > T0 + dt.timedelta(days=30)
+
+
+def test_snapshot_job_builds_then_refreshes_and_skips_while_busy(make_contact, snapshot_dir):
+    from kyogyo.analytics.snapshot.store import refresh_lock
+
+    make_contact()
+    assert jobs.refresh_snapshot() == "rebuild"
+    make_contact()
+    assert jobs.refresh_snapshot() == "refresh"
+    with refresh_lock():
+        assert jobs.refresh_snapshot() == "busy"

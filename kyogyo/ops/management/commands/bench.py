@@ -21,7 +21,11 @@ class Command(BaseCommand):
         "database (SQLite, and PostgreSQL when --postgres is given), then streams activities "
         "through the action path (rules, transitions, handoffs) and prints people/s and "
         "activities/s. Scratch databases are removed afterwards. `bench ingest` runs only the "
-        "action-path part against the configured database."
+        "action-path part against the configured database. `bench analytics` times the cohort "
+        "waterfall by month × segment over snapshots of --people sizes (synthesised in DuckDB with "
+        "the demo's shape; the real snapshot too with --refresh) beside plain pandas, and with "
+        "--refresh a full rebuild from the configured database, N new transitions through the "
+        "actions (they are written to that database) and the incremental refresh."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,12 +49,31 @@ class Command(BaseCommand):
         )
         journey.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
         journey.add_argument("--format", choices=["text", "json"], default="text")
+        analytics = sub.add_parser("analytics", help="snapshot queries, rebuild and incremental refresh")
+        analytics.add_argument(
+            "--people",
+            type=int,
+            action="append",
+            help="size of a synthesised snapshot to query (repeatable; default 1,000,000 and 10,000,000)",
+        )
+        analytics.add_argument("--runs", type=int, default=5, help="timed runs per query (median reported)")
+        analytics.add_argument(
+            "--refresh",
+            action="store_true",
+            help="also rebuild from the configured database, write --transitions stage changes and refresh",
+        )
+        analytics.add_argument("--transitions", type=int, default=10_000)
+        analytics.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
+        analytics.add_argument("--format", choices=["text", "json"], default="text")
         ingest = sub.add_parser("ingest", help="action path only, on the configured database")
         ingest.add_argument("--activities", type=int, default=20_000)
         ingest.add_argument("--batch", type=int, default=1000)
         ingest.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args, **options) -> None:
+        if options["what"] == "analytics":
+            self._analytics(options)
+            return
         if options["what"] == "ingest":
             figures = bench.ingest(options["activities"], batch=options["batch"])
             data = {
@@ -128,6 +151,54 @@ class Command(BaseCommand):
                 f"{ingest['handoffs']:,} handoffs)"
             )
         return {"database": label, "demo": demo, "people_per_second": round(people_rate), "ingest": ingest}
+
+    def _analytics(self, options: dict) -> None:
+        from kyogyo.analytics import bench as analytics_bench
+        from kyogyo.analytics import snapshot
+
+        text = options["format"] == "text"
+        results: dict = {"queries": []}
+
+        def say(message: str) -> None:
+            if text:
+                self.stdout.write(message)
+
+        def report(figures) -> None:
+            data = figures.as_dict()
+            results["queries"].append(data)
+            kind = "synthesised" if data["synthetic"] else "real"
+            pandas = (
+                f"; pandas {data['pandas_seconds']:.3f} s ({data['pandas_over_duckdb']}× slower)"
+                if data["pandas_seconds"]
+                else ""
+            )
+            say(
+                f"cohort waterfall by month × segment, {data['people']:,} people ({kind}): "
+                f"{data['duckdb_median_seconds']:.4f} s median (best {data['duckdb_best_seconds']:.4f} s, "
+                f"{data['slices']:,} slices), peak RSS {data['peak_rss_mib']:,} MiB{pandas}"
+            )
+
+        if options["refresh"]:
+            figures = analytics_bench.refresh_figures(options["transitions"], say=say)
+            results["refresh"] = figures
+            say(
+                f"[{figures['database']}] rebuild of {figures['people']:,} people: {figures['rebuild_seconds']:.1f} s; "
+                f"incremental refresh after {figures['new_transitions']:,} new transitions: "
+                f"{figures['refresh_seconds']:.2f} s; peak RSS {figures['peak_rss_mib']:,} MiB"
+            )
+            report(
+                analytics_bench.query(
+                    0,
+                    runs=options["runs"],
+                    directory=snapshot.snapshot_dir(),
+                    with_pandas=not options["no_pandas"],
+                )
+            )
+        for people in options["people"] or [1_000_000, 10_000_000]:
+            say(f"synthesising a snapshot of {people:,} people …")
+            report(analytics_bench.query(people, runs=options["runs"], with_pandas=not options["no_pandas"]))
+        if not text:
+            self.stdout.write(json.dumps(results, indent=2))
 
     def _emit(self, options: dict, data: dict, text: str) -> None:
         self.stdout.write(json.dumps(data) if options["format"] == "json" else text)
