@@ -31,3 +31,10 @@ def deliver_webhooks() -> int:
     from kyogyo.webhooks.delivery import deliver_due
 
     return deliver_due().attempted
+
+
+def sweep_rate_counters() -> int:
+    """Forget rate-limit counters of windows long past."""
+    from kyogyo.ops.ratelimit import sweep
+
+    return sweep()

@@ -10,6 +10,7 @@ JOBS = [
     ("Stage rules", "kyogyo.ops.jobs.run_rules", 60),
     ("Analytics snapshot", "kyogyo.ops.jobs.refresh_snapshot", 5),
     ("Webhook delivery", "kyogyo.ops.jobs.deliver_webhooks", 1),
+    ("Rate-limit sweep", "kyogyo.ops.jobs.sweep_rate_counters", 60),
 ]
 
 
