@@ -8,6 +8,7 @@ Environment variables (documented in docs/configuration.md):
 - ``KYOGYO_DEBUG``: ``1`` for development (default ``0``).
 - ``KYOGYO_ALLOWED_HOSTS``: comma-separated host names (default ``localhost,127.0.0.1``).
 - ``KYOGYO_TIME_ZONE``: company time zone (default ``Asia/Tokyo``).
+- ``KYOGYO_API_RATE_LIMIT``: API requests per token, ``LIMIT/SECONDS`` (default ``600/60``).
 - ``KYOGYO_WEBHOOKS_ALLOW_PRIVATE``: ``1`` lets webhooks reach private addresses (development only).
 - ``KYOGYO_SNAPSHOT_DIR``: where the analytics snapshot lives (default ``<data dir>/snapshot``).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -43,6 +45,7 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
+    "ninja",  # only for its bundled API docs assets (served locally, no CDN)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "kyogyo.scoring",
     "kyogyo.handoffs",
     "kyogyo.analytics",
+    "kyogyo.api",
     "kyogyo.imports",
     "kyogyo.webhooks",
     "kyogyo.demo",
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kyogyo.api.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -133,6 +138,21 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("KYOGYO_TIME_ZONE", "Asia/Tokyo")
 USE_I18N = True
 USE_TZ = True
+
+
+# API requests per token: "LIMIT/SECONDS" (default 600 a minute); over it the API answers 429.
+def _rate(name: str, default: str) -> tuple[int, int]:
+    text = os.environ.get(name, default)
+    try:
+        limit, window = (int(part) for part in text.split("/"))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must look like 600/60 (requests/seconds), got {text!r}") from exc
+    if limit <= 0 or window <= 0:
+        raise ImproperlyConfigured(f"{name} needs positive numbers, got {text!r}")
+    return limit, window
+
+
+KYOGYO_API_RATE_LIMIT = _rate("KYOGYO_API_RATE_LIMIT", "600/60")
 
 # Outbound webhooks may reach private and loopback addresses only when this is on (development).
 KYOGYO_WEBHOOKS_ALLOW_PRIVATE = _env_bool("KYOGYO_WEBHOOKS_ALLOW_PRIVATE", False)

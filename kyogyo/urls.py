@@ -1,9 +1,11 @@
-"""URL routes. The team workspaces come later; for now the admin and a health probe."""
+"""URL routes. The team workspaces come later; for now the admin, the REST API and a health probe."""
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path
+
+from kyogyo.api.site import api
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -14,4 +16,5 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -17,6 +17,7 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import ReasonCode, Transition
 from kyogyo.journey.signals import handoff_event, handoff_rejected
+from kyogyo.org import access
 from kyogyo.org.models import User
 
 
@@ -69,9 +70,7 @@ def open_handoff(
 
 
 def _check_can_act(handoff: Handoff, actor: User) -> None:
-    if actor.is_superuser or actor.is_manager:
-        return
-    if actor.team_id != handoff.to_team_id:
+    if not access.can_act_on_handoff(actor, handoff):
         raise HandoffError(
             "not_receiving_team",
             "only the receiving team or a manager can act on this handoff",

@@ -306,3 +306,34 @@ def _start_journeys(
         journey_actions.start_journey(by_id[cid], at=at, stages=book.stages)
         for cid, at in sorted(first.items())
     ]
+
+
+CAMPAIGN_FIELDS = {"name", "channel", "starts_on", "ends_on", "external_id"}
+
+
+def _check_campaign_dates(campaign: Campaign) -> None:
+    from django.core.exceptions import ValidationError
+
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise ValidationError({"ends_on": "a campaign cannot end before it starts"})
+
+
+@transaction.atomic
+def create_campaign(**values: Any) -> Campaign:
+    campaign = Campaign(**{k: v for k, v in values.items() if k in CAMPAIGN_FIELDS})
+    _check_campaign_dates(campaign)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def update_campaign(campaign: Campaign, **values: Any) -> Campaign:
+    changed = [k for k, v in values.items() if k in CAMPAIGN_FIELDS and getattr(campaign, k) != v]
+    for name in changed:
+        setattr(campaign, name, values[name])
+    if changed:
+        _check_campaign_dates(campaign)
+        campaign.full_clean()
+        campaign.save(update_fields=changed)
+    return campaign
