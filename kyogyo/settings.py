@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kyogyo.api.idempotency.IdempotencyMiddleware",
+    "kyogyo.api.strict.UnknownQueryParametersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from kyogyo.api.site import api
 
@@ -12,9 +13,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt  # a JSON 404 for every method; nothing to protect
+def api_not_found(request: HttpRequest, rest: str) -> JsonResponse:
+    """Paths under /api/ that name no operation answer in the API's error format."""
+    error = {"code": "not_found", "message": f"no API operation at /api/{rest}", "details": []}
+    return JsonResponse({"error": error}, status=404)
+
+
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("api/<path:rest>", api_not_found),
 ]

@@ -12,7 +12,7 @@ from kyogyo.api.auth import user_of
 from kyogyo.api.errors import errors, not_found
 from kyogyo.api.models import ApiToken
 from kyogyo.api.pagination import PageParams, page_of, paginate
-from kyogyo.api.params import RecordId
+from kyogyo.api.params import BodyId, Input, RecordId
 from kyogyo.org import access
 from kyogyo.org.models import User
 
@@ -38,10 +38,10 @@ class TokenOut(Schema):
     revoked_at: dt.datetime | None
 
 
-class TokenIn(Schema):
+class TokenIn(Input):
     name: str = Field(..., min_length=1, max_length=100)
     scope: ApiToken.Scope = ApiToken.Scope.READ
-    user_id: int | None = Field(None, description="another user's id (admins only)")
+    user_id: BodyId | None = Field(None, description="another user's id (admins only)")
 
 
 class NewTokenOut(TokenOut):
@@ -97,7 +97,7 @@ def create_token(request: HttpRequest, payload: TokenIn):
     return Status(201, {**token_out(token), "token": plain})
 
 
-@router.delete("/tokens/{token_id}", response={200: TokenOut, **errors(404)}, summary="Revoke a token")
+@router.delete("/tokens/{int:token_id}", response={200: TokenOut, **errors(404)}, summary="Revoke a token")
 def revoke_token(request: HttpRequest, token_id: RecordId):
     token = _visible_tokens(user_of(request)).filter(pk=token_id).first()
     if token is None:

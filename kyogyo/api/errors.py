@@ -174,4 +174,4 @@ def install_handlers(api: NinjaAPI) -> None:
 
 def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The error answers an operation documents, beside the ones every operation has."""
-    return {status: ErrorOut for status in (401, 403, 422, 429, *statuses)}
+    return {status: ErrorOut for status in (400, 401, 403, 422, 429, *statuses)}

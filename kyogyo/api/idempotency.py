@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kyogyo.api import actions
 from kyogyo.api.models import IdempotentRequest
+from kyogyo.api.strict import operation_template
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEEP = dt.timedelta(hours=24)
@@ -33,7 +34,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "details": []}}, status=status)
 
 
-def _fingerprint(request: HttpRequest) -> str:
+def fingerprint_of(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.get_full_path()}\n".encode())
     digest.update(request.body)
@@ -56,6 +57,8 @@ class IdempotencyMiddleware:
         key = request.headers.get("Idempotency-Key")
         if key is None or request.method not in WRITE_METHODS or not request.path.startswith(API_PREFIX):
             return self.get_response(request)
+        if operation_template(request) is None:  # nothing to do twice: the answer is 404 / 405
+            return self.get_response(request)
         if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
             return _error(
                 422,
@@ -66,7 +69,7 @@ class IdempotencyMiddleware:
         token = actions.authenticate(raw.strip()) if scheme.lower() == "bearer" else None
         if token is None:
             return self.get_response(request)
-        fingerprint = _fingerprint(request)
+        fingerprint = fingerprint_of(request)
         try:
             with transaction.atomic():
                 kept = IdempotentRequest.objects.create(token=token, key=key, fingerprint=fingerprint)

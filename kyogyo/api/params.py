@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+import re
+from typing import Annotated, Any
 
-from ninja import Path
-from pydantic import StringConstraints
+from ninja import Path, Schema
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 # Ids are 64-bit in the database; a larger number is refused as invalid input (422) rather
 # than reaching the database as an overflow.
@@ -33,3 +35,38 @@ Text2000 = Annotated[str, _Safe, StringConstraints(max_length=2000)]
 Key = Annotated[str, _Safe, StringConstraints(min_length=1, max_length=40)]
 RequiredText100 = Annotated[str, _Safe, StringConstraints(min_length=1, max_length=100)]
 RequiredText200 = Annotated[str, _Safe, StringConstraints(min_length=1, max_length=200)]
+
+
+# Numbers, flags, dates and times in request bodies are taken only in their JSON form:
+# pydantic would otherwise read "5" as 5, 1 as true and 0.5 as a Unix time, accepting input
+# the schema calls invalid.
+MAX_INT = 2_147_483_647
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+Flag = Annotated[bool, Strict()]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
+        return value
+    raise ValueError("expected a date-time in ISO 8601 with a time zone, e.g. 2026-04-01T09:00:00+09:00")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+class Input(Schema):
+    """A request body: fields it does not know are refused, not ignored (a typo in a field
+    name would otherwise look like a successful change)."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -46,7 +46,7 @@ class KyogyoAPI(NinjaAPI):
                                 "type": "string",
                                 "minLength": 1,
                                 "maxLength": 200,
-                                "pattern": "^[ -~]+$",
+                                "pattern": "^[!-~]([ -~]*[!-~])?$",
                             },
                         }
                     )

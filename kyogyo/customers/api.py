@@ -16,6 +16,9 @@ from kyogyo.api.conditional import check_if_match, set_etag
 from kyogyo.api.errors import errors, forbidden, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
 from kyogyo.api.params import (
+    BodyId,
+    Count,
+    Input,
     Key,
     RecordId,
     RequiredText100,
@@ -38,9 +41,6 @@ from kyogyo.org.models import User
 accounts = Router(tags=["accounts"])
 contacts = Router(tags=["contacts"])
 
-MAX_INT = 2_147_483_647
-
-
 # --- schemas ------------------------------------------------------------------------------
 
 
@@ -57,14 +57,14 @@ class AccountOut(Schema):
     created_at: dt.datetime
 
 
-class AccountPatch(Schema):
-    name: RequiredText200 | None = None
-    domain: Text200 | None = None
-    industry: Text100 | None = None
-    employee_count: int | None = Field(None, ge=0, le=MAX_INT)
-    country: str | None = Field(None, pattern=r"^([A-Z]{2})?$", description="ISO 3166 code, or empty")
-    segment: Text40 | None = None
-    kind: Account.Kind | None = None
+class AccountPatch(Input):
+    name: RequiredText200 = Field(None)
+    domain: Text200 = Field(None)
+    industry: Text100 = Field(None)
+    employee_count: Count | None = None
+    country: str = Field(None, pattern=r"^([A-Z]{2})?$", description="ISO 3166 code, or empty")
+    segment: Text40 = Field(None)
+    kind: Account.Kind = Field(None)
     external_id: RequiredText100 | None = None
 
 
@@ -73,10 +73,10 @@ class AccountIn(AccountPatch):
 
 
 class AccountFilters(Schema):
-    name: Text200 | None = Field(None, description="part of the name, any case")
-    domain: Text200 | None = None
-    segment: Text40 | None = None
-    kind: Account.Kind | None = None
+    name: Text200 = Field(None, description="part of the name, any case")
+    domain: Text200 = Field(None)
+    segment: Text40 = Field(None)
+    kind: Account.Kind = Field(None)
     external_id: Text100 | None = None
 
 
@@ -100,16 +100,16 @@ class ContactOut(Schema):
     stage_since: dt.datetime | None
 
 
-class ContactPatch(Schema):
-    account_id: int | None = Field(None, ge=1, le=2**63 - 1)
+class ContactPatch(Input):
+    account_id: BodyId | None = None
     email: Text254 | None = None
-    first_name: Text100 | None = None
-    last_name: Text100 | None = None
-    title: Text150 | None = None
-    phone: Text40 | None = None
-    consent: Contact.Consent | None = None
-    source: Text60 | None = None
-    owner_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    first_name: Text100 = Field(None)
+    last_name: Text100 = Field(None)
+    title: Text150 = Field(None)
+    phone: Text40 = Field(None)
+    consent: Contact.Consent = Field(None)
+    source: Text60 = Field(None)
+    owner_id: BodyId | None = None
     external_id: RequiredText100 | None = None
 
 
@@ -125,13 +125,13 @@ class ContactFilters(Schema):
     external_id: Text100 | None = None
 
 
-class AdvanceIn(Schema):
+class AdvanceIn(Input):
     stage: Key = Field(..., description="key of the stage to move to")
     reason: Text40 | None = Field(None, description="reason code key, where the move needs one")
     note: Text2000 = ""
 
 
-class ClassifyIn(Schema):
+class ClassifyIn(Input):
     verdict: str = Field(
         ..., pattern="^(now|later|never)$", description="now → MQL, later → nurture, never → disqualified"
     )
@@ -292,7 +292,7 @@ def create_account(request: HttpRequest, payload: AccountIn, response: HttpRespo
     return Status(201, shown)
 
 
-@accounts.get("/{account_id}", response={200: AccountOut, **errors(404)}, summary="One company")
+@accounts.get("/{int:account_id}", response={200: AccountOut, **errors(404)}, summary="One company")
 def get_account_view(request: HttpRequest, account_id: RecordId, response: HttpResponse):
     shown = account_out(get_account(user_of(request), account_id))
     set_etag(response, shown)
@@ -300,7 +300,7 @@ def get_account_view(request: HttpRequest, account_id: RecordId, response: HttpR
 
 
 @accounts.patch(
-    "/{account_id}", response={200: AccountOut, **errors(404, 409, 412)}, summary="Change a company"
+    "/{int:account_id}", response={200: AccountOut, **errors(404, 409, 412)}, summary="Change a company"
 )
 def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch, response: HttpResponse):
     user = user_of(request)
@@ -354,7 +354,7 @@ def create_contact(request: HttpRequest, payload: ContactIn, response: HttpRespo
     return Status(201, shown)
 
 
-@contacts.get("/{contact_id}", response={200: ContactOut, **errors(404)}, summary="One person")
+@contacts.get("/{int:contact_id}", response={200: ContactOut, **errors(404)}, summary="One person")
 def get_contact_view(request: HttpRequest, contact_id: RecordId, response: HttpResponse):
     shown = contact_out(get_contact(user_of(request), contact_id))
     set_etag(response, shown)
@@ -362,7 +362,7 @@ def get_contact_view(request: HttpRequest, contact_id: RecordId, response: HttpR
 
 
 @contacts.patch(
-    "/{contact_id}", response={200: ContactOut, **errors(404, 409, 412)}, summary="Change a person"
+    "/{int:contact_id}", response={200: ContactOut, **errors(404, 409, 412)}, summary="Change a person"
 )
 def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactPatch, response: HttpResponse):
     user = user_of(request)
@@ -380,7 +380,7 @@ def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactP
 
 
 @contacts.post(
-    "/{contact_id}/advance",
+    "/{int:contact_id}/advance",
     response={201: TransitionOut, **errors(404, 409)},
     summary="Move a person to a stage",
 )
@@ -401,7 +401,7 @@ def advance(request: HttpRequest, contact_id: RecordId, payload: AdvanceIn):
 
 
 @contacts.post(
-    "/{contact_id}/classify",
+    "/{int:contact_id}/classify",
     response={201: TransitionOut, **errors(404, 409)},
     summary="Classify a lead: now, later or never",
 )
@@ -419,7 +419,7 @@ def classify(request: HttpRequest, contact_id: RecordId, payload: ClassifyIn):
 
 
 @contacts.get(
-    "/{contact_id}/transitions",
+    "/{int:contact_id}/transitions",
     response={200: page_of(TransitionOut), **errors(404)},
     summary="A person's stage changes, oldest first",
 )

@@ -11,13 +11,23 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime, field_validator
+from pydantic import field_validator
 
 from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import check_if_match, set_etag
 from kyogyo.api.errors import ApiError, errors, forbidden, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
-from kyogyo.api.params import MAX_ID, RecordId, RequiredText100, RequiredText200, Text60
+from kyogyo.api.params import (
+    MAX_ID,
+    BodyId,
+    Day,
+    Input,
+    Moment,
+    RecordId,
+    RequiredText100,
+    RequiredText200,
+    Text60,
+)
 from kyogyo.marketing import actions
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
 from kyogyo.org import access
@@ -37,11 +47,11 @@ class CampaignOut(Schema):
     external_id: str | None
 
 
-class CampaignPatch(Schema):
-    name: RequiredText200 | None = None
-    channel: Text60 | None = None
-    starts_on: dt.date | None = None
-    ends_on: dt.date | None = None
+class CampaignPatch(Input):
+    name: RequiredText200 = Field(None)
+    channel: Text60 = Field(None)
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     external_id: RequiredText100 | None = None
 
 
@@ -61,12 +71,12 @@ class ActivityOut(Schema):
     external_id: str | None
 
 
-class ActivityIn(Schema):
-    contact_id: int = Field(..., ge=1, le=MAX_ID)
+class ActivityIn(Input):
+    contact_id: BodyId
     type: ActivityType
-    occurred_at: AwareDatetime = Field(..., description="with a time zone; not in the future")
+    occurred_at: Moment = Field(..., description="with a time zone; not in the future")
     source: Text60 = ""
-    campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
+    campaign_id: BodyId | None = None
     payload: dict[str, Any] = Field(
         default_factory=dict, description=f"plain JSON, at most {actions.MAX_PAYLOAD_BYTES} bytes"
     )
@@ -81,7 +91,7 @@ class ActivityIn(Schema):
         return value
 
 
-class BulkIn(Schema):
+class BulkIn(Input):
     items: list[ActivityIn] = Field(..., min_length=1, max_length=MAX_BULK)
 
 
@@ -104,8 +114,8 @@ class ActivityFilters(Schema):
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     type: ActivityType | None = None
     campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
-    since: AwareDatetime | None = Field(None, description="occurred at or after")
-    until: AwareDatetime | None = Field(None, description="occurred before")
+    since: Moment | None = Field(None, description="occurred at or after")
+    until: Moment | None = Field(None, description="occurred before")
 
 
 def campaign_out(campaign: Campaign) -> CampaignOut:
@@ -151,7 +161,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn, response: HttpRes
     return Status(201, shown)
 
 
-@campaigns.get("/{campaign_id}", response={200: CampaignOut, **errors(404)}, summary="One campaign")
+@campaigns.get("/{int:campaign_id}", response={200: CampaignOut, **errors(404)}, summary="One campaign")
 def get_campaign(request: HttpRequest, campaign_id: RecordId, response: HttpResponse):
     shown = campaign_out(_get_campaign(request, campaign_id))
     set_etag(response, shown)
@@ -159,7 +169,7 @@ def get_campaign(request: HttpRequest, campaign_id: RecordId, response: HttpResp
 
 
 @campaigns.patch(
-    "/{campaign_id}", response={200: CampaignOut, **errors(404, 409, 412)}, summary="Change a campaign"
+    "/{int:campaign_id}", response={200: CampaignOut, **errors(404, 409, 412)}, summary="Change a campaign"
 )
 def update_campaign(
     request: HttpRequest, campaign_id: RecordId, payload: CampaignPatch, response: HttpResponse
@@ -212,7 +222,7 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters], page:
     return paginate(queryset, page, activity_out)
 
 
-@activities.get("/{activity_id}", response={200: ActivityOut, **errors(404)}, summary="One activity")
+@activities.get("/{int:activity_id}", response={200: ActivityOut, **errors(404)}, summary="One activity")
 def get_activity(request: HttpRequest, activity_id: RecordId):
     _require_member(request)
     found = Activity.objects.filter(pk=activity_id).first()
