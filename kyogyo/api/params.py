@@ -7,7 +7,15 @@ import re
 from typing import Annotated, Any
 
 from ninja import Path, Schema
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 # Ids are 64-bit in the database; a larger number is refused as invalid input (422) rather
 # than reaching the database as an overflow.
@@ -61,8 +69,19 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("expected a date as YYYY-MM-DD")
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
-Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+# Business records fall within these years; outside them a value is a mistake, and time
+# arithmetic near year 1 or 9999 overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
+def _plausible_year(value: Any) -> Any:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment), AfterValidator(_plausible_year)]
+Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_plausible_year)]
 
 
 class Input(Schema):
@@ -70,3 +89,9 @@ class Input(Schema):
     name would otherwise look like a successful change)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def omissible(**kwargs: Any) -> Any:
+    """A field an update may leave out (nothing changes) but may not send as null: the
+    stored value cannot be empty. (Typed ``Any`` so the field keeps its own type.)"""
+    return Field(None, **kwargs)

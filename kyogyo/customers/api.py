@@ -30,6 +30,7 @@ from kyogyo.api.params import (
     Text200,
     Text254,
     Text2000,
+    omissible,
 )
 from kyogyo.customers import actions
 from kyogyo.customers.models import Account, Contact
@@ -58,13 +59,13 @@ class AccountOut(Schema):
 
 
 class AccountPatch(Input):
-    name: RequiredText200 = Field(None)
-    domain: Text200 = Field(None)
-    industry: Text100 = Field(None)
+    name: RequiredText200 = omissible()
+    domain: Text200 = omissible()
+    industry: Text100 = omissible()
     employee_count: Count | None = None
-    country: str = Field(None, pattern=r"^([A-Z]{2})?$", description="ISO 3166 code, or empty")
-    segment: Text40 = Field(None)
-    kind: Account.Kind = Field(None)
+    country: str = omissible(pattern=r"^([A-Z]{2})?$", description="ISO 3166 code, or empty")
+    segment: Text40 = omissible()
+    kind: Account.Kind = omissible()
     external_id: RequiredText100 | None = None
 
 
@@ -73,10 +74,10 @@ class AccountIn(AccountPatch):
 
 
 class AccountFilters(Schema):
-    name: Text200 = Field(None, description="part of the name, any case")
-    domain: Text200 = Field(None)
-    segment: Text40 = Field(None)
-    kind: Account.Kind = Field(None)
+    name: Text200 = omissible(description="part of the name, any case")
+    domain: Text200 = omissible()
+    segment: Text40 = omissible()
+    kind: Account.Kind = omissible()
     external_id: Text100 | None = None
 
 
@@ -103,12 +104,12 @@ class ContactOut(Schema):
 class ContactPatch(Input):
     account_id: BodyId | None = None
     email: Text254 | None = None
-    first_name: Text100 = Field(None)
-    last_name: Text100 = Field(None)
-    title: Text150 = Field(None)
-    phone: Text40 = Field(None)
-    consent: Contact.Consent = Field(None)
-    source: Text60 = Field(None)
+    first_name: Text100 = omissible()
+    last_name: Text100 = omissible()
+    title: Text150 = omissible()
+    phone: Text40 = omissible()
+    consent: Contact.Consent = omissible()
+    source: Text60 = omissible()
     owner_id: BodyId | None = None
     external_id: RequiredText100 | None = None
 
@@ -120,14 +121,14 @@ class ContactIn(ContactPatch):
 class ContactFilters(Schema):
     email: Text254 | None = None
     account_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    stage: Text40 | None = Field(None, description="current stage key")
+    stage: Text40 | None = omissible(description="current stage key")
     owner_id: int | None = Field(None, ge=1, le=2**63 - 1)
     external_id: Text100 | None = None
 
 
 class AdvanceIn(Input):
     stage: Key = Field(..., description="key of the stage to move to")
-    reason: Text40 | None = Field(None, description="reason code key, where the move needs one")
+    reason: Text40 | None = omissible(description="reason code key, where the move needs one")
     note: Text2000 = ""
 
 

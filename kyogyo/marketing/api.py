@@ -27,6 +27,7 @@ from kyogyo.api.params import (
     RequiredText100,
     RequiredText200,
     Text60,
+    omissible,
 )
 from kyogyo.marketing import actions
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
@@ -48,8 +49,8 @@ class CampaignOut(Schema):
 
 
 class CampaignPatch(Input):
-    name: RequiredText200 = Field(None)
-    channel: Text60 = Field(None)
+    name: RequiredText200 = omissible()
+    channel: Text60 = omissible()
     starts_on: Day | None = None
     ends_on: Day | None = None
     external_id: RequiredText100 | None = None
@@ -80,7 +81,7 @@ class ActivityIn(Input):
     payload: dict[str, Any] = Field(
         default_factory=dict, description=f"plain JSON, at most {actions.MAX_PAYLOAD_BYTES} bytes"
     )
-    external_id: RequiredText100 | None = Field(None, description="recorded once: a repeat is a duplicate")
+    external_id: RequiredText100 | None = omissible(description="recorded once: a repeat is a duplicate")
 
     @field_validator("payload")
     @classmethod
@@ -114,8 +115,8 @@ class ActivityFilters(Schema):
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     type: ActivityType | None = None
     campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
-    since: Moment | None = Field(None, description="occurred at or after")
-    until: Moment | None = Field(None, description="occurred before")
+    since: Moment | None = omissible(description="occurred at or after")
+    until: Moment | None = omissible(description="occurred before")
 
 
 def campaign_out(campaign: Campaign) -> CampaignOut:

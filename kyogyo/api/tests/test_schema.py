@@ -10,6 +10,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -22,7 +24,19 @@ EXAMPLES = int(os.environ.get("KYOGYO_SCHEMA_TEST_EXAMPLES", "25"))
 
 
 @pytest.fixture
-def token(people, make_contact):
+def keep_connection():
+    """Requests go straight to the WSGI app, and Django closes the database connection when
+    a request ends — the test's own connection, inside its transaction. Django's test client
+    switches that off for its requests; do the same here."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(people, make_contact, keep_connection):
     from kyogyo.api.actions import create_token
 
     # Some records, so that small ids generated for paths sometimes exist.
