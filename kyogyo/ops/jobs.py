@@ -38,3 +38,10 @@ def sweep_rate_counters() -> int:
     from kyogyo.ops.ratelimit import sweep
 
     return sweep()
+
+
+def sweep_idempotency_keys() -> int:
+    """Forget the kept answers of API writes older than a day."""
+    from kyogyo.api.idempotency import sweep
+
+    return sweep()

@@ -54,3 +54,17 @@ def test_snapshot_job_builds_then_refreshes_and_skips_while_busy(make_contact, s
     assert jobs.refresh_snapshot() == "refresh"
     with refresh_lock():
         assert jobs.refresh_snapshot() == "busy"
+
+
+def test_sweep_jobs_forget_old_rate_counters_and_kept_answers(people):
+    from kyogyo.api.actions import create_token
+    from kyogyo.api.models import IdempotentRequest
+    from kyogyo.ops.models import RateCounter
+
+    token, _ = create_token(people.marketer, name="t", scope="write", actor=people.marketer)
+    RateCounter.objects.create(key="old", window_start=0, count=3)
+    IdempotentRequest.objects.create(token=token, key="old", fingerprint="f", created_at=T0)
+    IdempotentRequest.objects.create(token=token, key="new", fingerprint="f")
+    assert jobs.sweep_rate_counters() == 1
+    assert jobs.sweep_idempotency_keys() == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
