@@ -65,6 +65,15 @@ class Command(BaseCommand):
         analytics.add_argument("--transitions", type=int, default=10_000)
         analytics.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
         analytics.add_argument("--format", choices=["text", "json"], default="text")
+        endpoint = sub.add_parser(
+            "api", help="the bulk activity endpoint through a real server, on the configured database"
+        )
+        endpoint.add_argument("--activities", type=int, default=20_000)
+        endpoint.add_argument(
+            "--batch", type=int, default=1000, help="activities per request (default 1,000)"
+        )
+        endpoint.add_argument("--clients", type=int, default=2, help="requests in flight at once (default 2)")
+        endpoint.add_argument("--format", choices=["text", "json"], default="text")
         ingest = sub.add_parser("ingest", help="action path only, on the configured database")
         ingest.add_argument("--activities", type=int, default=20_000)
         ingest.add_argument("--batch", type=int, default=1000)
@@ -73,6 +82,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["what"] == "analytics":
             self._analytics(options)
+            return
+        if options["what"] == "api":
+            self._api(options)
             return
         if options["what"] == "ingest":
             figures = bench.ingest(options["activities"], batch=options["batch"])
@@ -99,6 +111,26 @@ class Command(BaseCommand):
             results.append(self._run_postgres(options["postgres"], options))
         if options["format"] == "json":
             self.stdout.write(json.dumps(results, indent=2))
+
+    def _api(self, options: dict) -> None:
+        from kyogyo.api.bench import bulk_endpoint
+
+        if options["format"] == "text":
+            self.stdout.write(
+                f"posting {options['activities']:,} activities in batches of {options['batch']:,} "
+                f"({options['clients']} at a time) to a server on this database …"
+            )
+        try:
+            figures = bulk_endpoint(options["activities"], batch=options["batch"], clients=options["clients"])
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        self._emit(
+            options,
+            figures.as_dict(),
+            f"Bulk endpoint: {figures.activities:,} activities in {figures.seconds:.1f} s = "
+            f"{figures.activities_per_second:,.0f}/s end to end ({figures.transitions:,} stage changes; "
+            f"a batch took {figures.p50_batch_seconds:.2f} s median, {figures.p95_batch_seconds:.2f} s p95)",
+        )
 
     def _run_postgres(self, server_url: str, options: dict) -> dict:
         import psycopg
