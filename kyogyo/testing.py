@@ -175,3 +175,39 @@ def walk(people):
         return contact
 
     return run
+
+
+class ApiClient:
+    """A test client whose every request carries ``Authorization: Bearer <token>``; paths
+    are relative to ``/api``."""
+
+    def __init__(self, token: str):
+        from django.test import Client
+
+        self.token = token
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def get(self, path: str, params: dict | None = None, **headers: str):
+        return self.client.get("/api" + path, params or {}, headers=headers)
+
+    def post(self, path: str, body=None, **headers: str):
+        return self.client.post("/api" + path, body or {}, content_type="application/json", headers=headers)
+
+    def patch(self, path: str, body=None, **headers: str):
+        return self.client.patch("/api" + path, body or {}, content_type="application/json", headers=headers)
+
+    def delete(self, path: str, **headers: str):
+        return self.client.delete("/api" + path, headers=headers)
+
+
+@pytest.fixture
+def api(people):
+    """``api(people.is_rep)`` is an API client with a fresh write token of that user
+    (``scope="read"`` for a read token)."""
+    from kyogyo.api.actions import create_token
+
+    def make(user, scope: str = "write") -> ApiClient:
+        _, plain = create_token(user, name="test", scope=scope, actor=user)
+        return ApiClient(plain)
+
+    return make

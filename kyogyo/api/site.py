@@ -68,12 +68,14 @@ install_handlers(api)
 def _add_routers() -> None:
     from kyogyo.api.api import router as tokens_router
     from kyogyo.customers.api import accounts, contacts
+    from kyogyo.exports.api import router as exports
     from kyogyo.marketing.api import activities, campaigns
 
     api.add_router("/accounts", accounts)
     api.add_router("/contacts", contacts)
     api.add_router("/campaigns", campaigns)
     api.add_router("/activities", activities)
+    api.add_router("/exports", exports)
     api.add_router("/", tokens_router)
 
 

@@ -24,8 +24,7 @@ from django.utils import timezone
 from kyogyo.api.actions import create_token
 from kyogyo.api.site import api as ninja_api
 from kyogyo.marketing.models import Activity, Campaign
-
-from .conftest import ApiClient
+from kyogyo.testing import ApiClient
 
 ROLES = ["marketer", "is_rep", "fs_rep", "csm", "manager", "admin", "outsider"]
 MEMBERS = frozenset(ROLES) - {"outsider"}
@@ -108,6 +107,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         lambda w: "/campaigns/987654",
     ),
     ("GET", "/api/activities"): Entry(MEMBERS, lambda w: "/activities"),
+    ("GET", "/api/exports/{kind}"): Entry(MEMBERS, lambda w: "/exports/contacts"),
     ("POST", "/api/activities"): Entry(
         MEMBERS,
         lambda w: "/activities",
@@ -175,7 +175,7 @@ def test_the_matrix(world, settings, method, template):
     settings.KYOGYO_API_RATE_LIMIT = (1_000_000, 60)
     entry = MATRIX[(method, template)]
     path, body = entry.path(world), entry.body(world)
-    assert re.fullmatch(re.sub(r"\{\w+\}", r"\\d+", template), "/api" + path), (template, path)
+    assert re.fullmatch(re.sub(r"\{\w+\}", r"[^/]+", template), "/api" + path), (template, path)
     for role in ROLES:
         for scope in ("read", "write"):
             client = world.clients[(role, scope)]

@@ -12,8 +12,7 @@ from kyogyo.api.actions import create_token, revoke_token
 from kyogyo.api.idempotency import fingerprint_of
 from kyogyo.api.models import ApiToken, IdempotentRequest
 from kyogyo.customers.models import Account
-
-from .conftest import ApiClient
+from kyogyo.testing import ApiClient
 
 
 def error_of(response) -> dict:
