@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -14,4 +14,5 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("intake/", include("kyogyo.intake.urls")),
 ]

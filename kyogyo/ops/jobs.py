@@ -38,3 +38,10 @@ def sweep_rate_counters() -> int:
     from kyogyo.ops.ratelimit import sweep
 
     return sweep()
+
+
+def sweep_inbound_messages() -> int:
+    """Forget inbound webhook messages whose timestamps would be refused anyway (replays)."""
+    from kyogyo.intake.hooks import sweep_seen
+
+    return sweep_seen()

@@ -11,6 +11,7 @@ JOBS = [
     ("Analytics snapshot", "kyogyo.ops.jobs.refresh_snapshot", 5),
     ("Webhook delivery", "kyogyo.ops.jobs.deliver_webhooks", 1),
     ("Rate-limit sweep", "kyogyo.ops.jobs.sweep_rate_counters", 60),
+    ("Inbound replay sweep", "kyogyo.ops.jobs.sweep_inbound_messages", 10),
 ]
 
 
