@@ -22,6 +22,7 @@ from kyogyo.customers.consent import grant_consent
 from kyogyo.customers.models import Account, ConsentRecord, Contact
 from kyogyo.intake.fills import FieldError, Fill, FillInvalid
 from kyogyo.intake.models import DEFAULT_FIELD_MAP, Form, InboundSource
+from kyogyo.intake.visitors import normalise_origin
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone
 from kyogyo.marketing.actions import ActivityInput, record_activities
@@ -73,7 +74,7 @@ def create_form(
     form = Form(
         key=key,
         name=name or key,
-        allowed_origins=list(allowed_origins),
+        allowed_origins=[normalise_origin(o) or o for o in allowed_origins],  # bad ones fail the check
         field_map=dict(field_map or DEFAULT_FIELD_MAP),
         activity_type=activity_type,
         campaign=campaign,
