@@ -28,7 +28,7 @@ from kyogyo.webhooks import signing
 
 SIGNATURE_HEADER = signing.HEADER
 MAX_ITEMS = 1000
-KINDS = ("activities", "contacts")
+KINDS = ("contacts", "activities")
 CONTACT_FIELDS = ("email", "external_id", "first_name", "last_name", "title", "phone")
 ACCOUNT_FIELDS = ("name", "domain", "external_id", "industry", "employee_count", "country")
 # Contact values the importer's conversion reads (emails and domains normalised as in imports).
@@ -175,6 +175,7 @@ def ingest(source: InboundSource, data: dict[str, Any], *, at: dt.datetime | Non
     for index, item in enumerate(data.get("contacts", [])):
         _ingest_contact(source, index, item, outcome, book=book, at=at)
     _ingest_activities(source, data.get("activities", []), outcome, book=book, at=at)
+    outcome.errors.sort(key=lambda e: (KINDS.index(e.kind), e.index))
     return outcome
 
 
