@@ -81,3 +81,12 @@ def hook(client):
         return client.post(f"/intake/hooks/{source.key}", raw, content_type="application/json", **extra)
 
     return post
+
+
+PERSON_FIELDS = {
+    "email": "email",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "company": "account.name",
+    "title": "title",
+}
