@@ -64,22 +64,42 @@ def test_a_form_added_with_the_defaults_takes_fills(defaults, client):
     form = Form.objects.get()
     assert form.field_map == PERSON_FIELDS
     assert form.required == ["email"]
-    response = client.post("/intake/forms/simple", {"email": "a@acme.co.jp", "company": "Acme"}, HTTP_ORIGIN=ORIGIN)
+    response = client.post(
+        "/intake/forms/simple", {"email": "a@acme.co.jp", "company": "Acme"}, HTTP_ORIGIN=ORIGIN
+    )
     assert response.status_code == 201
 
 
 def test_the_snippet_is_a_form_with_the_fields_the_trap_and_the_consent_box(db):
     run(
-        "forms", "add", "wp", "--origin", ORIGIN, "--consent-wording", 'News <by> "email"', "--honeypot", "fax"
+        "forms",
+        "add",
+        "wp",
+        "--origin",
+        ORIGIN,
+        "--consent-wording",
+        'News <by> "email"',
+        "--honeypot",
+        "fax",
     )
-    html = run("forms", "snippet", "wp", "--base-url", "https://crm.example.jp/", "--redirect", f"{ORIGIN}/ok")
+    html = run(
+        "forms", "snippet", "wp", "--base-url", "https://crm.example.jp/", "--redirect", f"{ORIGIN}/ok"
+    )
     assert '<form method="post" action="https://crm.example.jp/intake/forms/wp">' in html
     assert '<input type="email" name="email" required>' in html
     assert 'name="fax" tabindex="-1"' in html
     assert "News &lt;by&gt; &quot;email&quot;" in html
     assert f'name="redirect" value="{ORIGIN}/ok"' in html
     with pytest.raises(CommandError, match="redirect_not_allowed"):
-        run("forms", "snippet", "wp", "--base-url", "https://crm.example.jp", "--redirect", "https://evil.example/")
+        run(
+            "forms",
+            "snippet",
+            "wp",
+            "--base-url",
+            "https://crm.example.jp",
+            "--redirect",
+            "https://evil.example/",
+        )
 
 
 @pytest.mark.parametrize(
@@ -88,7 +108,10 @@ def test_the_snippet_is_a_form_with_the_fields_the_trap_and_the_consent_box(db):
         (("forms", "add", "x", "--origin", "https://a.example/path"), "bad_origin"),
         (("forms", "add", "x", "--origin", "ftp://a.example"), "bad_origin"),
         (("forms", "add", "x", "--origin", ORIGIN, "--field", "company=account.name"), "email_field"),
-        (("forms", "add", "x", "--origin", ORIGIN, "--field", "e=email", "--field", "b=account.size"), "unknown_target"),
+        (
+            ("forms", "add", "x", "--origin", ORIGIN, "--field", "e=email", "--field", "b=account.size"),
+            "unknown_target",
+        ),
         (("forms", "add", "x", "--origin", ORIGIN, "--field", "e"), "bad_field"),
         (("forms", "add", "x", "--origin", ORIGIN, "--field", "consent=email"), "reserved_field"),
         (("forms", "add", "x", "--origin", ORIGIN, "--required", "nope"), "unknown_required"),

@@ -90,7 +90,10 @@ def test_a_message_replayed_at_once_is_taken_once(source, make_contact):
 
     def send() -> int:
         response = Client().post(
-            f"/intake/hooks/{source.key}", body, content_type="application/json", HTTP_X_KYOGYO_SIGNATURE=header
+            f"/intake/hooks/{source.key}",
+            body,
+            content_type="application/json",
+            HTTP_X_KYOGYO_SIGNATURE=header,
         )
         return response.status_code
 
