@@ -11,6 +11,9 @@ Environment variables (documented in docs/configuration.md):
 - ``KYOGYO_API_RATE_LIMIT``: API requests per token, ``LIMIT/SECONDS`` (default ``600/60``).
 - ``KYOGYO_WEBHOOKS_ALLOW_PRIVATE``: ``1`` lets webhooks reach private addresses (development only).
 - ``KYOGYO_SNAPSHOT_DIR``: where the analytics snapshot lives (default ``<data dir>/snapshot``).
+- ``KYOGYO_PROXY_HOPS``: reverse proxies in front whose ``X-Forwarded-For`` entry is trusted (default 0).
+- ``KYOGYO_INTAKE_MAX_FORM_BYTES``, ``KYOGYO_INTAKE_MAX_HOOK_BYTES``, ``KYOGYO_INTAKE_HOOK_WINDOW_SECONDS``,
+  ``KYOGYO_INTAKE_DUPLICATE_SECONDS``: limits of website forms and inbound webhooks (docs/intake.md).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "kyogyo.api",
     "kyogyo.imports",
     "kyogyo.webhooks",
+    "kyogyo.intake",
     "kyogyo.demo",
     "kyogyo.ops",
 ]
@@ -160,6 +164,13 @@ KYOGYO_WEBHOOKS_ALLOW_PRIVATE = _env_bool("KYOGYO_WEBHOOKS_ALLOW_PRIVATE", False
 
 # The analytics snapshot (DuckDB generations and their manifest); see docs/analytics.md.
 KYOGYO_SNAPSHOT_DIR = Path(os.environ.get("KYOGYO_SNAPSHOT_DIR", DATA_DIR / "snapshot")).resolve()
+
+# Website forms and inbound webhooks (/intake/…); see docs/intake.md.
+KYOGYO_PROXY_HOPS = int(os.environ.get("KYOGYO_PROXY_HOPS", "0"))
+KYOGYO_INTAKE_MAX_FORM_BYTES = int(os.environ.get("KYOGYO_INTAKE_MAX_FORM_BYTES", "65536"))
+KYOGYO_INTAKE_MAX_HOOK_BYTES = int(os.environ.get("KYOGYO_INTAKE_MAX_HOOK_BYTES", "1048576"))
+KYOGYO_INTAKE_HOOK_WINDOW_SECONDS = int(os.environ.get("KYOGYO_INTAKE_HOOK_WINDOW_SECONDS", "300"))
+KYOGYO_INTAKE_DUPLICATE_SECONDS = int(os.environ.get("KYOGYO_INTAKE_DUPLICATE_SECONDS", "600"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from kyogyo.api.site import api
@@ -26,4 +26,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),  # [\s\S]: a path may hold a line break
+    path("intake/", include("kyogyo.intake.urls")),
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -88,3 +91,60 @@ class Contact(models.Model):
         if not self.email or "@" not in self.email:
             return ""
         return self.email.rsplit("@", 1)[1].lower()
+
+
+class ConsentRecord(models.Model):
+    """One consent given or withdrawn: by whom, through what, when, and the wording the
+    person saw. Append-only (like the transition log): the contact's ``consent`` field is
+    the current state, these rows are the evidence behind it."""
+
+    class State(models.TextChoices):
+        GRANTED = "granted", _("Granted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        related_name="consent_records",
+        db_index=False,  # the (contact, occurred_at) index serves contact lookups
+    )
+    state = models.CharField(_("consent"), max_length=10, choices=State.choices)
+    source = models.CharField(
+        _("source"), max_length=60, help_text=_("Where it came from, e.g. form:contact-us, hook:crm, import.")
+    )
+    wording = models.TextField(_("consent wording"), blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    form = models.ForeignKey(
+        "intake.Form",
+        verbose_name=_("website form"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    inbound_source = models.ForeignKey(
+        "intake.InboundSource",
+        verbose_name=_("inbound webhook source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["contact", "occurred_at", "id"]
+        indexes = [models.Index(fields=["contact", "occurred_at"], name="consent_contact_time")]
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.state} via {self.source} @ {self.occurred_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError(_("Consent records are append-only and cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        raise ValidationError(_("Consent records are append-only and cannot be deleted."))

@@ -45,3 +45,10 @@ def sweep_idempotency_keys() -> int:
     from kyogyo.api.idempotency import sweep
 
     return sweep()
+
+
+def sweep_inbound_messages() -> int:
+    """Forget inbound webhook messages whose timestamps would be refused anyway (replays)."""
+    from kyogyo.intake.hooks import sweep_seen
+
+    return sweep_seen()

@@ -12,6 +12,7 @@ JOBS = [
     ("Webhook delivery", "kyogyo.ops.jobs.deliver_webhooks", 1),
     ("Rate-limit sweep", "kyogyo.ops.jobs.sweep_rate_counters", 60),
     ("API idempotency sweep", "kyogyo.ops.jobs.sweep_idempotency_keys", 60),
+    ("Inbound replay sweep", "kyogyo.ops.jobs.sweep_inbound_messages", 10),
 ]
 
 
