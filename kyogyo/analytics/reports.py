@@ -95,13 +95,22 @@ def names() -> list[str]:
     return list(metrics.MODULES)
 
 
-def own_options(name: str) -> list[str]:
-    """The options report ``name`` takes beside the common ones (their argparse names)."""
+def modules() -> dict[str, ModuleType]:
+    return metrics.registry()
+
+
+def own_defaults(name: str) -> dict[str, Any]:
+    """The options report ``name`` takes beside the common ones (by their argparse names),
+    with the defaults the command line gives them."""
     module = metrics.load(name)
     parser = argparse.ArgumentParser(add_help=False)
     if hasattr(module, "add_arguments"):
         module.add_arguments(parser)
-    return [action.dest for action in parser._actions]
+    return {action.dest: action.default for action in parser._actions}
+
+
+def own_options(name: str) -> list[str]:
+    return list(own_defaults(name))
 
 
 def common_options() -> list[str]:
