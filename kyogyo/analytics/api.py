@@ -130,6 +130,7 @@ MISSING_CODES = frozenset({"unknown_plan", "unknown_account", "unknown_version"}
 FIELD_OF_CODE = {
     "bad_window": "to",
     "no_period": "period",
+    "unknown_stage": "stages",
     "bad_rate": "rates",
     "unknown_step": "rates",
     "no_rate": "rates",
@@ -139,15 +140,17 @@ FIELD_OF_CODE = {
     "no_candidate": "rule",
     "unknown_version": "version",
 }
-_OPTION = re.compile(r"--([a-z][a-z-]*)")
+_OPTION = re.compile(r"--([a-z][a-z-]*)(?: ([A-Z][A-Z_]*)\b)?")
 
 
 def _api_words(message: str, names: set[str]) -> str:
-    """The command line's ``--stalled-limit`` is the API's ``stalled_limit``."""
+    """The command line's ``--plan ID`` is the API's ``plan=ID``."""
 
     def word(match: re.Match[str]) -> str:
         name = match[1].replace("-", "_")
-        return name if name in names else match[0]
+        if name not in names:
+            return match[0]
+        return f"{name}={match[2]}" if match[2] else name
 
     return _OPTION.sub(word, message)
 
