@@ -272,7 +272,8 @@ def get_report(request: HttpRequest, name: ReportName, params: Query[ReportParam
 
 @router.post(
     "/plan",
-    response={200: dict[str, Any], **errors(404, 503)},
+    # 409: a second copy of a request with the same Idempotency-Key while the first runs
+    response={200: dict[str, Any], **errors(409, 503)},
     summary="Plan backwards from a revenue target: `kyogyo plan --format json` (not saved)",
 )
 def make_plan(request: HttpRequest, payload: PlanIn):

@@ -314,7 +314,9 @@ def list_nps(request: HttpRequest, filters: Query[NpsFilters], page: Query[PageP
 
 
 @nps.post(
-    "", response={201: NpsOut, **errors(404)}, summary="Record an NPS answer (also a survey-answer activity)"
+    "",
+    response={201: NpsOut, **errors(404, 409)},
+    summary="Record an NPS answer (also a survey-answer activity)",
 )
 def create_nps(request: HttpRequest, payload: NpsIn):
     user = user_of(request)

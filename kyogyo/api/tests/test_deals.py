@@ -304,3 +304,37 @@ def test_lose_with_a_reason(api, people, opportunity):
         "closed_lost",
     )
     assert stage_of(opportunity["contact_id"]) == "nurture"  # where "price" sends the person
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_edits_with_the_same_etag_at_once_one_wins(api, qualified):
+    """The If-Match check runs under the deal's row lock: of two edits sent with the ETag both
+    read, one is applied and the other is told the deal changed (412), never both."""
+    import threading
+
+    from django.db import connection
+
+    deal = qualified()
+    clients = [owner_client(api, deal), owner_client(api, deal)]
+    etag = clients[0].get(f"/deals/{deal['id']}")["ETag"]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def edit(client, amount: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(
+                client.patch(f"/deals/{deal['id']}", {"amount": amount}, **{"If-Match": etag}).status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(c, n)) for c, n in zip(clients, (111, 222), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [200, 412]
+    saved = Deal.objects.get(pk=deal["id"])
+    assert saved.amount in (111, 222) and saved.version == 2
