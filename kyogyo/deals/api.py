@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Schema, Status
 from pydantic import StringConstraints, field_validator
 
 from kyogyo.api.auth import user_of
@@ -110,6 +110,9 @@ class MoveIn(Schema):
 
 class WinIn(Schema):
     version: int | None = VersionField
+
+
+NO_BODY = WinIn()  # the body may be left out
 
 
 class LoseIn(Schema):
@@ -317,9 +320,13 @@ def update_deal(request: HttpRequest, deal_id: RecordId, payload: DealPatch, res
     with transaction.atomic():
         deal = _deal_to_change(request, deal_id)
         try:
-            deal = actions.update_deal(deal, expected_version=payload.version, **values)
+            if values:
+                deal = actions.update_deal(deal, expected_version=payload.version, **values)
+            elif payload.version not in (None, deal.version):
+                raise DealConflict(deal)
         except DealConflict as exc:
             raise _stale(exc) from exc
+    # Nothing to change changes nothing: the version (and the ETag) stay.
     return _shown(request, deal, response)
 
 
@@ -344,7 +351,7 @@ def move_deal(request: HttpRequest, deal_id: RecordId, payload: MoveIn, response
     response={200: DealOut, **errors(404, 409, 412)},
     summary="Win a deal: the customer is handed to Customer Success",
 )
-def win_deal(request: HttpRequest, deal_id: RecordId, payload: WinIn, response: HttpResponse):
+def win_deal(request: HttpRequest, deal_id: RecordId, response: HttpResponse, payload: Body[WinIn] = NO_BODY):
     with transaction.atomic():
         deal = _deal_to_change(request, deal_id)
         try:

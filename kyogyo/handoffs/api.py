@@ -9,7 +9,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
 
 from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import set_etag
@@ -59,6 +59,9 @@ class HandoffFilters(Schema):
 
 class AcceptIn(Schema):
     note: Text2000 = ""
+
+
+NO_BODY = AcceptIn()  # the body may be left out
 
 
 class RejectIn(Schema):
@@ -178,7 +181,9 @@ def get_handoff_view(request: HttpRequest, handoff_id: RecordId, response: HttpR
     response={200: HandoffOut, **errors(404, 409)},
     summary="Accept: the person moves to the stage after the handoff",
 )
-def accept(request: HttpRequest, handoff_id: RecordId, payload: AcceptIn, response: HttpResponse):
+def accept(
+    request: HttpRequest, handoff_id: RecordId, response: HttpResponse, payload: Body[AcceptIn] = NO_BODY
+):
     user, handoff = _handoff_to_act_on(request, handoff_id)
     closed = actions.accept_handoff(handoff, actor=user, note=payload.note)
     return _shown(user, closed, response)

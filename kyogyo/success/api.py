@@ -9,7 +9,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from kyogyo.api.auth import user_of
@@ -86,6 +86,9 @@ class MrrIn(Schema):
 class EventIn(Schema):
     on: dt.date | None = ON_FIELD
     contact_id: int | None = CONTACT_FIELD
+
+
+NO_BODY = EventIn()  # the body may be left out
 
 
 class RenewOut(Schema):
@@ -265,7 +268,7 @@ def change_mrr(request: HttpRequest, subscription_id: RecordId, payload: MrrIn):
     response={200: RenewOut, **errors(404, 409)},
     summary="Renew (MRR unchanged); the person's journey records renewed",
 )
-def renew(request: HttpRequest, subscription_id: RecordId, payload: EventIn):
+def renew(request: HttpRequest, subscription_id: RecordId, payload: Body[EventIn] = NO_BODY):
     user, subscription = _subscription_to_change(request, subscription_id)
     subject = _person(user, payload.contact_id, subscription)
     row = actions.renew(subscription, on=_day(payload.on), subject=subject, actor=user)
@@ -280,7 +283,7 @@ def renew(request: HttpRequest, subscription_id: RecordId, payload: EventIn):
     response={201: ChangeOut, **errors(404, 409)},
     summary="Churn: the subscription ends, its MRR goes to zero",
 )
-def churn(request: HttpRequest, subscription_id: RecordId, payload: EventIn):
+def churn(request: HttpRequest, subscription_id: RecordId, payload: Body[EventIn] = NO_BODY):
     user, subscription = _subscription_to_change(request, subscription_id)
     subject = _person(user, payload.contact_id, subscription)
     change = actions.churn(subscription, on=_day(payload.on), subject=subject, actor=user)

@@ -120,6 +120,13 @@ def test_accept_late_records_the_breach(api, people, late):
     assert receiver.post(f"/handoffs/{late.pk}/reject", {"reason": "no_budget"}).status_code == 409
 
 
+def test_accept_without_a_body(api, late):
+    answer = api(late.assigned_to).client.post(
+        f"/api/handoffs/{late.pk}/accept", data="", content_type="application/json"
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "accepted"
+
+
 def test_only_the_receiving_team_or_a_manager_acts(api, people, late, fresh):
     for user in (people.marketer, people.fs_rep, people.csm):
         refused = api(user).post(f"/handoffs/{late.pk}/accept")
