@@ -25,6 +25,11 @@ def to_json(data: Any) -> str:
     return json.dumps(data, default=_default, ensure_ascii=False, indent=2)
 
 
+def plain(data: Any) -> Any:
+    """The values ``to_json`` writes, as plain JSON values (dates as ISO text)."""
+    return json.loads(json.dumps(data, default=_default))
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -147,7 +147,12 @@ def install_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        if exc.status_code == 400:
+            # A body that is not JSON is invalid input like any other: 422, which every
+            # operation documents (a 400 would be an answer no operation declares).
+            detail = {"field": "body", "code": "bad_json", "message": str(exc)}
+            return error_response(api, request, ApiError(422, "invalid", str(exc), details=[detail]))
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return error_response(api, request, ApiError(exc.status_code, code, str(exc)))
 
     @api.exception_handler(DjangoValidationError)

@@ -66,16 +66,30 @@ install_handlers(api)
 
 
 def _add_routers() -> None:
+    from kyogyo.analytics.api import router as analytics_router
     from kyogyo.api.api import router as tokens_router
     from kyogyo.customers.api import accounts, contacts
+    from kyogyo.deals.api import deals, pipeline_stages
     from kyogyo.exports.api import router as exports
+    from kyogyo.handoffs.api import handoffs
+    from kyogyo.journey.api import reasons, rules, stages
     from kyogyo.marketing.api import activities, campaigns
+    from kyogyo.success.api import nps, subscriptions
 
     api.add_router("/accounts", accounts)
     api.add_router("/contacts", contacts)
     api.add_router("/campaigns", campaigns)
     api.add_router("/activities", activities)
     api.add_router("/exports", exports)
+    api.add_router("/deals", deals)
+    api.add_router("/pipeline-stages", pipeline_stages)
+    api.add_router("/subscriptions", subscriptions)
+    api.add_router("/nps", nps)
+    api.add_router("/handoffs", handoffs)
+    api.add_router("/stages", stages)
+    api.add_router("/reasons", reasons)
+    api.add_router("/rules", rules)
+    api.add_router("/", analytics_router)
     api.add_router("/", tokens_router)
 
 

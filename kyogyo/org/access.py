@@ -5,7 +5,8 @@ The Model shares the customer record across the four teams: every active member 
 reads everything. Changes follow ownership: the team that owns a person's current stage
 (or the person's owner, or a manager) moves them on; the receiving team acts on a
 handoff; a deal's owner and the owner's team edit it; Customer Success changes
-subscriptions; only admins change settings, rules, users and other people's tokens.
+subscriptions and records survey answers; members read the configuration and the reports;
+only admins change settings, rules, users and other people's tokens.
 Each rule is a small function with each condition on its own line."""
 
 from __future__ import annotations
@@ -112,6 +113,25 @@ def can_change_subscription(user: User, subscription: Subscription | None = None
     if not is_member(user):
         return False
     return user.team is not None and user.team.key == Team.CUSTOMER_SUCCESS
+
+
+def can_record_nps(user: User) -> bool:
+    """Survey answers belong to Customer Success's side of the record."""
+    if is_manager(user):
+        return True
+    if not is_member(user):
+        return False
+    return user.team is not None and user.team.key == Team.CUSTOMER_SUCCESS
+
+
+def can_read_configuration(user: User) -> bool:
+    """Stages, reasons, rules and pipeline stages: what every team works by."""
+    return is_member(user)
+
+
+def can_read_reports(user: User) -> bool:
+    # The numbers of The Model are shared across the teams, like the record they come from.
+    return is_member(user)
 
 
 def can_manage_settings(user: User) -> bool:

@@ -3,21 +3,18 @@ plan with what happened (see docs/analytics/planning.md)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kyogyo.analytics import snapshot
-from kyogyo.analytics.management.commands.report import _date, current_snapshot
+from kyogyo.analytics import reports, snapshot
 from kyogyo.analytics.metrics import plan
-from kyogyo.analytics.metrics.base import Context
-from kyogyo.analytics.models import AnalyticsSettings, SavedPlan
+from kyogyo.analytics.models import SavedPlan
 from kyogyo.analytics.output import render
-from kyogyo.analytics.spec import Spec, SpecError, parse_period
+from kyogyo.analytics.reports import date_argument
+from kyogyo.analytics.spec import Spec, SpecError
 
 
 class Command(BaseCommand):
@@ -31,8 +28,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--target", help="revenue target in minor units (JPY: yen), e.g. 120000000")
         parser.add_argument("--period", help="YYYY-MM, YYYY, FYYYYY or FYYYYY-Qn (instead of --from/--to)")
-        parser.add_argument("--from", dest="start", type=_date, help="first day of the plan (YYYY-MM-DD)")
-        parser.add_argument("--to", dest="end", type=_date, help="last day of the plan, inclusive")
+        parser.add_argument(
+            "--from", dest="start", type=date_argument, help="first day of the plan (YYYY-MM-DD)"
+        )
+        parser.add_argument("--to", dest="end", type=date_argument, help="last day of the plan, inclusive")
         parser.add_argument("--deal-size", help="average won deal size (default: measured over the lookback)")
         parser.add_argument(
             "--rate",
@@ -63,7 +62,7 @@ class Command(BaseCommand):
             "--actual", type=int, metavar="PLAN_ID", help="compare a saved plan with the actuals"
         )
         parser.add_argument("--list", action="store_true", help="list the saved plans")
-        parser.add_argument("--as-of", type=_date, help="evaluate as if today were this date")
+        parser.add_argument("--as-of", type=date_argument, help="evaluate as if today were this date")
         parser.add_argument("--refresh", action="store_true", help="refresh the snapshot first")
         parser.add_argument(
             "--format", choices=["table", "json", "csv"], default="table", help="default table"
@@ -73,22 +72,18 @@ class Command(BaseCommand):
         try:
             if options["list"]:
                 data, headers, rows = self._list()
-            else:
-                found = current_snapshot(options["refresh"], self.stderr)
-                as_of = options.get("as_of")
-                context = Context.create(
-                    found, as_of=dt.datetime.combine(as_of, dt.time(23, 59, 59)) if as_of else None
+            elif options.get("actual") is not None:
+                context = reports.context(
+                    options.get("as_of"), refresh=options["refresh"], say=self.stderr.write
                 )
-                if options.get("actual") is not None:
-                    data = plan.compute(context, Spec(options={"plan": options["actual"]})).as_dict()
-                    headers, rows = plan.rows(data)
-                else:
-                    inputs = inputs_from(options)
-                    result = plan.make_plan(context, inputs)
-                    if options.get("save"):
-                        plan.save_plan(options["save"], inputs, result)
-                    data = result.as_dict()
-                    headers, rows = plan.plan_rows(data)
+                data = plan.compute(context, Spec(options={"plan": options["actual"]})).as_dict()
+                headers, rows = plan.rows(data)
+            else:
+                inputs, result = reports.make_plan(options, refresh=options["refresh"], say=self.stderr.write)
+                if options.get("save"):
+                    plan.save_plan(options["save"], inputs, result)
+                data = result.as_dict()
+                headers, rows = plan.plan_rows(data)
         except (SpecError, snapshot.SnapshotError) as exc:
             raise CommandError(f"{exc.code}: {exc}") from exc
         self.stdout.write(render(options["format"], data, headers, rows))
@@ -107,32 +102,6 @@ class Command(BaseCommand):
         ]
         headers = ["id", "name", "from", "to", "target", "created_at"]
         return {"plans": plans}, headers, [[p[h] for h in headers] for p in plans]
-
-
-def inputs_from(options: dict[str, Any]) -> plan.PlanInputs:
-    """The plan's inputs from the command's options (refusals name the option to fix)."""
-    if not options.get("target"):
-        raise SpecError("no_target", "give the revenue target with --target AMOUNT")
-    start, end = options.get("start"), options.get("end")
-    if options.get("period"):
-        if start or end:
-            raise SpecError("bad_window", "give either --period or --from/--to, not both")
-        start, end = parse_period(options["period"], AnalyticsSettings.load().fiscal_year_start_month)
-    if not start or not end:
-        raise SpecError("no_period", "give the plan's period with --period P or --from D --to D")
-    rates = dict(plan.parse_rate(text) for text in options.get("rate") or [])
-    capacity = dict(plan.parse_capacity(text) for text in options.get("capacity") or [])
-    deal_size = options.get("deal_size")
-    return plan.PlanInputs(
-        target=plan.parse_amount(str(options["target"]), "target"),
-        start=start,
-        end=end,
-        deal_size=Fraction(plan.parse_amount(deal_size, "deal size")) if deal_size else None,
-        rates=rates,
-        capacity=capacity,
-        lookback_months=options.get("lookback_months", plan.DEFAULT_LOOKBACK_MONTHS),
-        currency=options.get("currency") or plan.DEFAULT_CURRENCY,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover
