@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
-from pydantic import StringConstraints, field_validator
+from pydantic import Strict, StringConstraints, field_validator
 
 from kyogyo.analytics import reports, snapshot
 from kyogyo.analytics.metrics import forecast, plan
@@ -22,7 +22,7 @@ from kyogyo.analytics.output import plain
 from kyogyo.analytics.spec import SpecError
 from kyogyo.api.auth import user_of
 from kyogyo.api.errors import ApiError, errors, forbidden
-from kyogyo.api.params import MAX_ID, Key, Text40, Text200
+from kyogyo.api.params import MAX_ID, Day, Input, Key, Text40, Text200, Whole
 from kyogyo.deals.api import MAX_AMOUNT, Currency
 from kyogyo.org import access
 
@@ -38,7 +38,10 @@ OPTION_NAMES = {"start": "from", "end": "to"}
 
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 Step = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}:[a-z0-9_-]{1,40}$")]
-Number = float | Annotated[str, StringConstraints(pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$", max_length=20)]
+Number = (
+    Annotated[float, Strict()]
+    | Annotated[str, StringConstraints(pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$", max_length=20)]
+)
 ReportName = Annotated[
     str, Path(pattern=r"^[a-z0-9-]{1,40}$", description="kyogyo report NAME (GET /reports)")
 ]
@@ -50,8 +53,8 @@ ReportName = Annotated[
 class ReportParams(Schema):
     """The options of ``kyogyo report``: the common ones, then each report's own."""
 
-    start: dt.date | None = Field(None, alias="from", description="first day of the window")
-    end: dt.date | None = Field(None, alias="to", description="last day of the window, inclusive")
+    start: Day | None = Field(None, alias="from", description="first day of the window")
+    end: Day | None = Field(None, alias="to", description="last day of the window, inclusive")
     period: Text40 | None = Field(None, description="instead of from/to: YYYY-MM, YYYY, FYYYYY, FYYYYY-Qn")
     view: Literal["cohort", "period"] = "cohort"
     unit: Literal["person", "account"] = "person"
@@ -59,7 +62,7 @@ class ReportParams(Schema):
     filter: list[Text200] = Field([], max_length=MAX_FILTERS, description="DIMENSION=VALUE (repeatable)")
     horizon: int | None = Field(None, ge=1, le=36_500, description="cohort view: advances within DAYS")
     grain: Literal["week", "month", "quarter"] = "month"
-    as_of: dt.date | None = Field(None, description="evaluate as if today were this date")
+    as_of: Day | None = Field(None, description="evaluate as if today were this date")
     # each report's own options (GET /reports says which report takes which)
     currency: Currency | None = None
     deal_size: int | None = Field(None, ge=1, le=MAX_AMOUNT)
@@ -106,21 +109,21 @@ class SnapshotOut(Schema):
     last: dict[str, Any] = Field({}, description="what the last refresh or rebuild did")
 
 
-class PlanIn(Schema):
-    target: int = Field(..., ge=1, le=MAX_AMOUNT, description="revenue target in minor units")
+class PlanIn(Input):
+    target: Whole = Field(..., ge=1, le=MAX_AMOUNT, description="revenue target in minor units")
     period: Text40 | None = Field(None, description="YYYY-MM, YYYY, FYYYYY or FYYYYY-Qn")
-    start: dt.date | None = Field(None, alias="from", description="instead of period: first day")
-    end: dt.date | None = Field(None, alias="to", description="last day, inclusive")
-    deal_size: int | None = Field(None, ge=1, le=MAX_AMOUNT, description="default: measured")
+    start: Day | None = Field(None, alias="from", description="instead of period: first day")
+    end: Day | None = Field(None, alias="to", description="last day, inclusive")
+    deal_size: Whole | None = Field(None, ge=1, le=MAX_AMOUNT, description="default: measured")
     rates: dict[Step, Number] = Field(
         {}, max_length=40, description='given conversions, e.g. {"mql:sal": 0.8} or {"mql:sal": "80%"}'
     )
     capacity: dict[Key, Number] = Field(
         {}, max_length=10, description='items one person handles a month, e.g. {"inside_sales": 120}'
     )
-    lookback_months: int = Field(plan.DEFAULT_LOOKBACK_MONTHS, ge=1, le=240)
+    lookback_months: Whole = Field(plan.DEFAULT_LOOKBACK_MONTHS, ge=1, le=240)
     currency: Currency = plan.DEFAULT_CURRENCY
-    as_of: dt.date | None = None
+    as_of: Day | None = None
 
 
 # --- refusals -----------------------------------------------------------------------------

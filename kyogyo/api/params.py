@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from enum import Enum
 from typing import Annotated, Any
 
 from ninja import Path, Schema
@@ -15,6 +16,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
 )
 
 # Ids are 64-bit in the database; a larger number is refused as invalid input (422) rather
@@ -95,3 +97,14 @@ def omissible(**kwargs: Any) -> Any:
     """A field an update may leave out (nothing changes) but may not send as null: the
     stored value cannot be empty. (Typed ``Any`` so the field keeps its own type.)"""
     return Field(None, **kwargs)
+
+
+# A whole number as JSON sends it (never "5" or 5.0); bounds go in the field.
+Whole = Annotated[int, Strict()]
+
+
+def inline_choices(choices: type[Enum]) -> WithJsonSchema:
+    """Write a field's choices into the schema where it is used. Ninja gathers every model's
+    named definitions into one namespace, where ``Account.Kind`` and ``ReasonCode.Kind``
+    (or the three ``Status`` classes) would collide as one ``Kind``."""
+    return WithJsonSchema({"type": "string", "enum": [choice.value for choice in choices]})

@@ -18,15 +18,25 @@ _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 @cache
-def query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+def query_parameters() -> dict[tuple[str, str], dict[str, bool]]:
+    """(METHOD, path template) → {query parameter: whether it may repeat}."""
     from kyogyo.api.site import api
 
     found = {}
     for path, item in api.get_openapi_schema()["paths"].items():
         for method, operation in item.items():
-            names = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
-            found[(method.upper(), path)] = frozenset(names)
+            found[(method.upper(), path)] = {
+                p["name"]: _is_list(p.get("schema", {}))
+                for p in operation.get("parameters", [])
+                if p.get("in") == "query"
+            }
     return found
+
+
+def _is_list(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return True
+    return any(_is_list(option) for option in schema.get("anyOf", []))
 
 
 def operation_template(request: HttpRequest) -> str | None:
@@ -54,15 +64,21 @@ class UnknownQueryParametersMiddleware:
         if template is None:  # not an operation: the API answers 404 / 405 itself
             return None
         allowed = query_parameters()[(request.method or "", template)]
-        unknown = sorted(set(request.GET) - allowed)
-        if not unknown:
+        unknown = sorted(set(request.GET) - set(allowed))
+        repeated = sorted(
+            n for n in request.GET if n in allowed and not allowed[n] and len(request.GET.getlist(n)) > 1
+        )
+        if not unknown and not repeated:
             return None
         details = [
             {"field": name, "code": "unknown_parameter", "message": "not a parameter of this operation"}
             for name in unknown
-        ]
+        ] + [{"field": name, "code": "repeated_parameter", "message": "takes one value"} for name in repeated]
         takes = ", ".join(sorted(allowed)) or "none"
-        message = f"unknown query parameter(s): {', '.join(unknown)}; this operation takes: {takes}"
-        return JsonResponse(
-            {"error": {"code": "unknown_parameter", "message": message, "details": details}}, status=422
-        )
+        if unknown:
+            code = "unknown_parameter"
+            message = f"unknown query parameter(s): {', '.join(unknown)}; this operation takes: {takes}"
+        else:
+            code = "repeated_parameter"
+            message = f"query parameter(s) given more than once: {', '.join(repeated)}"
+        return JsonResponse({"error": {"code": code, "message": message, "details": details}}, status=422)

@@ -4,7 +4,7 @@ starts their journey and runs the stage rules; a change re-scores fit and runs t
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -30,6 +30,7 @@ from kyogyo.api.params import (
     Text200,
     Text254,
     Text2000,
+    inline_choices,
     omissible,
 )
 from kyogyo.customers import actions
@@ -45,6 +46,9 @@ contacts = Router(tags=["contacts"])
 # --- schemas ------------------------------------------------------------------------------
 
 
+AccountKind = Annotated[Account.Kind, inline_choices(Account.Kind)]
+
+
 class AccountOut(Schema):
     id: int
     name: str
@@ -53,7 +57,7 @@ class AccountOut(Schema):
     employee_count: int | None
     country: str
     segment: str
-    kind: Account.Kind
+    kind: AccountKind
     external_id: str | None
     created_at: dt.datetime
 
@@ -65,7 +69,7 @@ class AccountPatch(Input):
     employee_count: Count | None = None
     country: str = omissible(pattern=r"^([A-Z]{2})?$", description="ISO 3166 code, or empty")
     segment: Text40 = omissible()
-    kind: Account.Kind = omissible()
+    kind: AccountKind = omissible()
     external_id: RequiredText100 | None = None
 
 
@@ -77,7 +81,7 @@ class AccountFilters(Schema):
     name: Text200 = omissible(description="part of the name, any case")
     domain: Text200 = omissible()
     segment: Text40 = omissible()
-    kind: Account.Kind = omissible()
+    kind: AccountKind = omissible()
     external_id: Text100 | None = None
 
 

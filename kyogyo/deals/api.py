@@ -18,7 +18,18 @@ from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import check_if_match, etag_of, set_etag
 from kyogyo.api.errors import ApiError, errors, forbidden, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
-from kyogyo.api.params import MAX_ID, Key, RecordId, RequiredText200, Text2000
+from kyogyo.api.params import (
+    MAX_ID,
+    Day,
+    Input,
+    Key,
+    RecordId,
+    RequiredText200,
+    Text2000,
+    Whole,
+    inline_choices,
+    omissible,
+)
 from kyogyo.customers.api import readable_contacts
 from kyogyo.deals import actions
 from kyogyo.deals.actions import DealConflict
@@ -43,6 +54,9 @@ VersionField = Field(
 # --- schemas ------------------------------------------------------------------------------
 
 
+DealStatus = Annotated[Deal.Status, inline_choices(Deal.Status)]
+
+
 class DealOut(Schema):
     id: int
     name: str
@@ -51,11 +65,11 @@ class DealOut(Schema):
     amount: int = Field(..., description="in minor units of the currency")
     currency: str
     pipeline_stage: str = Field(..., description="pipeline stage key")
-    status: Deal.Status
+    status: DealStatus
     probability: int | None = Field(..., description="set on the deal; null: the pipeline stage's")
     effective_probability: int
     weighted_amount: float
-    expected_close: dt.date | None
+    expected_close: Day | None
     owner_id: int | None
     owner: str | None = Field(..., description="username of the owner")
     loss_reason: str | None = Field(..., description="loss reason key, once lost")
@@ -66,25 +80,25 @@ class DealOut(Schema):
     version: int
 
 
-class DealIn(Schema):
-    contact_id: int = Field(..., ge=1, le=MAX_ID, description="the person Inside Sales qualifies (in SAL)")
+class DealIn(Input):
+    contact_id: Whole = Field(..., ge=1, le=MAX_ID, description="the person Inside Sales qualifies (in SAL)")
     name: RequiredText200
-    amount: int = Field(..., ge=0, le=MAX_AMOUNT, description="in minor units (JPY: yen)")
+    amount: Whole = Field(..., ge=0, le=MAX_AMOUNT, description="in minor units (JPY: yen)")
     currency: Currency = "JPY"
-    expected_close: dt.date | None = None
-    campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
+    expected_close: Day | None = None
+    campaign_id: Whole | None = Field(None, ge=1, le=MAX_ID)
     note: Text2000 = ""
 
 
-class DealPatch(Schema):
-    name: RequiredText200 | None = None
-    amount: int | None = Field(None, ge=0, le=MAX_AMOUNT)
-    currency: Currency | None = None
-    probability: int | None = Field(None, ge=0, le=100, description="null: the pipeline stage's default")
-    expected_close: dt.date | None = None
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID, description="null: nobody")
-    campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
-    version: int | None = VersionField
+class DealPatch(Input):
+    name: RequiredText200 = omissible()
+    amount: Whole = omissible(ge=0, le=MAX_AMOUNT)
+    currency: Currency = omissible()
+    probability: Whole | None = Field(None, ge=0, le=100, description="null: the pipeline stage's default")
+    expected_close: Day | None = None
+    owner_id: Whole | None = Field(None, ge=1, le=MAX_ID, description="null: nobody")
+    campaign_id: Whole | None = Field(None, ge=1, le=MAX_ID)
+    version: Whole | None = VersionField
 
     @field_validator("name", "amount", "currency")
     @classmethod
@@ -96,29 +110,29 @@ class DealPatch(Schema):
 
 
 class DealFilters(Schema):
-    status: Deal.Status | None = None
+    status: DealStatus | None = None
     pipeline_stage: Key | None = Field(None, description="pipeline stage key")
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
     account_id: int | None = Field(None, ge=1, le=MAX_ID)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class MoveIn(Schema):
+class MoveIn(Input):
     stage: Key = Field(..., description="key of an open pipeline stage")
-    version: int | None = VersionField
+    version: Whole | None = VersionField
 
 
-class WinIn(Schema):
-    version: int | None = VersionField
+class WinIn(Input):
+    version: Whole | None = VersionField
 
 
 NO_BODY = WinIn()  # the body may be left out
 
 
-class LoseIn(Schema):
+class LoseIn(Input):
     reason: Key = Field(..., description="loss reason key (GET /api/reasons?kind=loss)")
     note: Text2000 = ""
-    version: int | None = VersionField
+    version: Whole | None = VersionField
 
 
 class PipelineStageOut(Schema):
@@ -303,14 +317,14 @@ def create_deal(request: HttpRequest, payload: DealIn, response: HttpResponse):
     return Status(201 if deal.version == 1 else 200, shown)
 
 
-@deals.get("/{deal_id}", response={200: DealOut, **errors(404)}, summary="One deal")
+@deals.get("/{int:deal_id}", response={200: DealOut, **errors(404)}, summary="One deal")
 def get_deal_view(request: HttpRequest, deal_id: RecordId, response: HttpResponse):
     shown = deal_out(get_deal(user_of(request), deal_id))
     set_etag(response, shown)
     return shown
 
 
-@deals.patch("/{deal_id}", response={200: DealOut, **errors(404, 409, 412)}, summary="Change a deal")
+@deals.patch("/{int:deal_id}", response={200: DealOut, **errors(404, 409, 412)}, summary="Change a deal")
 def update_deal(request: HttpRequest, deal_id: RecordId, payload: DealPatch, response: HttpResponse):
     values = payload.model_dump(exclude_unset=True, exclude={"version"})
     if "owner_id" in values:
@@ -331,7 +345,7 @@ def update_deal(request: HttpRequest, deal_id: RecordId, payload: DealPatch, res
 
 
 @deals.post(
-    "/{deal_id}/move",
+    "/{int:deal_id}/move",
     response={200: DealOut, **errors(404, 409, 412)},
     summary="Move an open deal to another open pipeline stage",
 )
@@ -347,7 +361,7 @@ def move_deal(request: HttpRequest, deal_id: RecordId, payload: MoveIn, response
 
 
 @deals.post(
-    "/{deal_id}/win",
+    "/{int:deal_id}/win",
     response={200: DealOut, **errors(404, 409, 412)},
     summary="Win a deal: the customer is handed to Customer Success",
 )
@@ -362,7 +376,7 @@ def win_deal(request: HttpRequest, deal_id: RecordId, response: HttpResponse, pa
 
 
 @deals.post(
-    "/{deal_id}/lose",
+    "/{int:deal_id}/lose",
     response={200: DealOut, **errors(404, 409, 412)},
     summary="Lose a deal with a reason; the person goes where the reason says",
 )

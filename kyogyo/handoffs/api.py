@@ -5,6 +5,7 @@ the app, which move the person on."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,7 @@ from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import set_etag
 from kyogyo.api.errors import ApiError, errors, forbidden, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
-from kyogyo.api.params import MAX_ID, Key, RecordId, Text2000
+from kyogyo.api.params import MAX_ID, Input, Key, RecordId, Text2000, inline_choices
 from kyogyo.handoffs import actions
 from kyogyo.handoffs.models import Handoff
 from kyogyo.journey.models import ReasonCode
@@ -28,6 +29,9 @@ handoffs = Router(tags=["handoffs"])
 # --- schemas ------------------------------------------------------------------------------
 
 
+HandoffStatus = Annotated[Handoff.Status, inline_choices(Handoff.Status)]
+
+
 class HandoffOut(Schema):
     id: int
     contact_id: int = Field(..., description="the person handed on")
@@ -38,7 +42,7 @@ class HandoffOut(Schema):
     assigned_to: str | None = Field(..., description="username of the person it was routed to")
     created_at: dt.datetime
     due_at: dt.datetime = Field(..., description="the SLA: due after the stage's business hours")
-    status: Handoff.Status
+    status: HandoffStatus
     overdue: bool = Field(..., description="open and past its due time now")
     breached: bool = Field(..., description="the SLA was missed: acted on late, or open and overdue")
     breached_at: dt.datetime | None = Field(..., description="when the breach was recorded (the due time)")
@@ -49,7 +53,7 @@ class HandoffOut(Schema):
 
 
 class HandoffFilters(Schema):
-    status: Handoff.Status | None = None
+    status: HandoffStatus | None = None
     to_team: Key | None = Field(None, description="receiving team key")
     from_team: Key | None = Field(None, description="sending team key")
     assigned_to_id: int | None = Field(None, ge=1, le=MAX_ID)
@@ -57,14 +61,14 @@ class HandoffFilters(Schema):
     overdue: bool | None = Field(None, description="true: only open ones past due; false: the others")
 
 
-class AcceptIn(Schema):
+class AcceptIn(Input):
     note: Text2000 = ""
 
 
 NO_BODY = AcceptIn()  # the body may be left out
 
 
-class RejectIn(Schema):
+class RejectIn(Input):
     reason: Key = Field(..., description="reject reason key (GET /api/reasons?kind=reject)")
     note: Text2000 = ""
 
@@ -169,7 +173,7 @@ def list_handoffs(request: HttpRequest, filters: Query[HandoffFilters], page: Qu
     return paginate(queryset, page, lambda handoff: handoff_out(handoff, now))
 
 
-@handoffs.get("/{handoff_id}", response={200: HandoffOut, **errors(404)}, summary="One handoff")
+@handoffs.get("/{int:handoff_id}", response={200: HandoffOut, **errors(404)}, summary="One handoff")
 def get_handoff_view(request: HttpRequest, handoff_id: RecordId, response: HttpResponse):
     shown = handoff_out(get_handoff(user_of(request), handoff_id))
     set_etag(response, shown)
@@ -177,7 +181,7 @@ def get_handoff_view(request: HttpRequest, handoff_id: RecordId, response: HttpR
 
 
 @handoffs.post(
-    "/{handoff_id}/accept",
+    "/{int:handoff_id}/accept",
     response={200: HandoffOut, **errors(404, 409)},
     summary="Accept: the person moves to the stage after the handoff",
 )
@@ -190,7 +194,7 @@ def accept(
 
 
 @handoffs.post(
-    "/{handoff_id}/reject",
+    "/{int:handoff_id}/reject",
     response={200: HandoffOut, **errors(404, 409)},
     summary="Reject with a reason: the person goes where the reason says, or back to the sender",
 )

@@ -6,7 +6,7 @@ against today's data before it goes live."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +16,7 @@ from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import set_etag
 from kyogyo.api.errors import errors, forbidden, not_found
 from kyogyo.api.pagination import page_of
-from kyogyo.api.params import Key, RecordId
+from kyogyo.api.params import Key, RecordId, inline_choices
 from kyogyo.journey import criteria
 from kyogyo.journey.models import ReasonCode, Rule, RuleVersion, Stage
 from kyogyo.org import access
@@ -28,6 +28,9 @@ rules = Router(tags=["configuration"])
 
 
 # --- schemas ------------------------------------------------------------------------------
+
+
+ReasonKind = Annotated[ReasonCode.Kind, inline_choices(ReasonCode.Kind)]
 
 
 class StageOut(Schema):
@@ -50,7 +53,7 @@ class StageOut(Schema):
 
 class ReasonOut(Schema):
     id: int
-    kind: ReasonCode.Kind
+    kind: ReasonKind
     key: str
     label: str
     label_ja: str
@@ -60,7 +63,7 @@ class ReasonOut(Schema):
 
 
 class ReasonFilters(Schema):
-    kind: ReasonCode.Kind | None = None
+    kind: ReasonKind | None = None
 
 
 class RuleOut(Schema):
@@ -223,7 +226,9 @@ def list_rules(request: HttpRequest, filters: Query[RuleFilters]):
 
 
 @rules.get(
-    "/{rule_id}", response={200: RuleDetailOut, **errors(404)}, summary="One stage rule with all its versions"
+    "/{int:rule_id}",
+    response={200: RuleDetailOut, **errors(404)},
+    summary="One stage rule with all its versions",
 )
 def get_rule(request: HttpRequest, rule_id: RecordId, response: HttpResponse):
     versions = RuleVersion.objects.select_related("reason", "created_by").order_by("number")

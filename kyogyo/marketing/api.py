@@ -135,7 +135,8 @@ def _require_member(request: HttpRequest) -> Any:
 
 
 def _get_campaign(request: HttpRequest, pk: int, *, lock: bool = False) -> Campaign:
-    _require_member(request)
+    if not access.can_read_records(user_of(request)):
+        raise not_found("campaign")  # like an unknown id
     queryset = Campaign.objects.select_for_update() if lock else Campaign.objects.all()
     found = queryset.filter(pk=pk).first()
     if found is None:
@@ -225,7 +226,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters], page:
 
 @activities.get("/{int:activity_id}", response={200: ActivityOut, **errors(404)}, summary="One activity")
 def get_activity(request: HttpRequest, activity_id: RecordId):
-    _require_member(request)
+    if not access.can_read_records(user_of(request)):
+        raise not_found("activity")  # like an unknown id
     found = Activity.objects.filter(pk=activity_id).first()
     if found is None:
         raise not_found("activity")

@@ -5,18 +5,28 @@ stage model allows it, and an NPS answer is also a survey-answer activity on the
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Body, Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime
 
 from kyogyo.api.auth import user_of
 from kyogyo.api.conditional import set_etag
 from kyogyo.api.errors import ApiError, errors, forbidden, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
-from kyogyo.api.params import MAX_ID, RecordId, RequiredText100, Text2000
+from kyogyo.api.params import (
+    MAX_ID,
+    Day,
+    Input,
+    Moment,
+    RecordId,
+    RequiredText100,
+    Text2000,
+    Whole,
+    inline_choices,
+)
 from kyogyo.customers.api import TransitionOut, readable_accounts, readable_contacts, transition_out
 from kyogyo.customers.models import Contact
 from kyogyo.deals.api import MAX_AMOUNT, Currency, readable_deals
@@ -38,6 +48,10 @@ CONTACT_FIELD = Field(
 # --- schemas ------------------------------------------------------------------------------
 
 
+SubscriptionStatus = Annotated[Subscription.Status, inline_choices(Subscription.Status)]
+ChangeKind = Annotated[SubscriptionChange.Kind, inline_choices(SubscriptionChange.Kind)]
+
+
 class SubscriptionOut(Schema):
     id: int
     account_id: int
@@ -46,46 +60,48 @@ class SubscriptionOut(Schema):
     mrr: int = Field(..., description="monthly-normalised, in minor units")
     currency: str
     billing_period: Subscription.BillingPeriod
-    starts_on: dt.date
-    ends_on: dt.date | None
-    status: Subscription.Status
+    starts_on: Day
+    ends_on: Day | None
+    status: SubscriptionStatus
     external_id: str | None
 
 
-class SubscriptionIn(Schema):
-    account_id: int = Field(..., ge=1, le=MAX_ID)
+class SubscriptionIn(Input):
+    account_id: Whole = Field(..., ge=1, le=MAX_ID)
     plan: RequiredText100
-    mrr: int = Field(..., ge=0, le=MAX_AMOUNT, description="monthly-normalised, in minor units")
-    starts_on: dt.date
+    mrr: Whole = Field(..., ge=0, le=MAX_AMOUNT, description="monthly-normalised, in minor units")
+    starts_on: Day
     currency: Currency = "JPY"
     billing_period: Subscription.BillingPeriod = Subscription.BillingPeriod.MONTHLY
-    deal_id: int | None = Field(None, ge=1, le=MAX_ID, description="the won deal it comes from")
+    deal_id: Whole | None = Field(None, ge=1, le=MAX_ID, description="the won deal it comes from")
 
 
 class SubscriptionFilters(Schema):
     account_id: int | None = Field(None, ge=1, le=MAX_ID)
-    status: Subscription.Status | None = None
+    status: SubscriptionStatus | None = None
 
 
 class ChangeOut(Schema):
     id: int
     subscription_id: int
-    kind: SubscriptionChange.Kind
-    occurred_on: dt.date
+    kind: ChangeKind
+    occurred_on: Day
     mrr_before: int
     mrr_after: int
     delta: int
 
 
-class MrrIn(Schema):
-    mrr: int = Field(..., ge=0, le=MAX_AMOUNT, description="the new MRR (more: expansion, less: contraction)")
-    on: dt.date | None = ON_FIELD
-    contact_id: int | None = CONTACT_FIELD
+class MrrIn(Input):
+    mrr: Whole = Field(
+        ..., ge=0, le=MAX_AMOUNT, description="the new MRR (more: expansion, less: contraction)"
+    )
+    on: Day | None = ON_FIELD
+    contact_id: Whole | None = CONTACT_FIELD
 
 
-class EventIn(Schema):
-    on: dt.date | None = ON_FIELD
-    contact_id: int | None = CONTACT_FIELD
+class EventIn(Input):
+    on: Day | None = ON_FIELD
+    contact_id: Whole | None = CONTACT_FIELD
 
 
 NO_BODY = EventIn()  # the body may be left out
@@ -108,17 +124,17 @@ class NpsOut(Schema):
     answered_at: dt.datetime
 
 
-class NpsIn(Schema):
-    contact_id: int = Field(..., ge=1, le=MAX_ID)
-    score: int = Field(..., ge=0, le=10)
+class NpsIn(Input):
+    contact_id: Whole = Field(..., ge=1, le=MAX_ID)
+    score: Whole = Field(..., ge=0, le=10)
     comment: Text2000 = ""
-    answered_at: AwareDatetime | None = Field(None, description="with a time zone; default now")
+    answered_at: Moment | None = Field(None, description="with a time zone; default now")
 
 
 class NpsFilters(Schema):
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     account_id: int | None = Field(None, ge=1, le=MAX_ID)
-    since: AwareDatetime | None = Field(None, description="answered at or after")
+    since: Moment | None = Field(None, description="answered at or after")
 
 
 # --- serialising --------------------------------------------------------------------------
@@ -243,7 +259,7 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn, response:
 
 
 @subscriptions.get(
-    "/{subscription_id}", response={200: SubscriptionOut, **errors(404)}, summary="One subscription"
+    "/{int:subscription_id}", response={200: SubscriptionOut, **errors(404)}, summary="One subscription"
 )
 def get_subscription_view(request: HttpRequest, subscription_id: RecordId, response: HttpResponse):
     shown = subscription_out(get_subscription(user_of(request), subscription_id))
@@ -252,7 +268,7 @@ def get_subscription_view(request: HttpRequest, subscription_id: RecordId, respo
 
 
 @subscriptions.post(
-    "/{subscription_id}/mrr",
+    "/{int:subscription_id}/mrr",
     response={201: ChangeOut, **errors(404, 409)},
     summary="Change the MRR: an expansion or a contraction",
 )
@@ -264,7 +280,7 @@ def change_mrr(request: HttpRequest, subscription_id: RecordId, payload: MrrIn):
 
 
 @subscriptions.post(
-    "/{subscription_id}/renew",
+    "/{int:subscription_id}/renew",
     response={200: RenewOut, **errors(404, 409)},
     summary="Renew (MRR unchanged); the person's journey records renewed",
 )
@@ -279,7 +295,7 @@ def renew(request: HttpRequest, subscription_id: RecordId, payload: Body[EventIn
 
 
 @subscriptions.post(
-    "/{subscription_id}/churn",
+    "/{int:subscription_id}/churn",
     response={201: ChangeOut, **errors(404, 409)},
     summary="Churn: the subscription ends, its MRR goes to zero",
 )
@@ -291,7 +307,7 @@ def churn(request: HttpRequest, subscription_id: RecordId, payload: Body[EventIn
 
 
 @subscriptions.get(
-    "/{subscription_id}/changes",
+    "/{int:subscription_id}/changes",
     response={200: page_of(ChangeOut), **errors(404)},
     summary="A subscription's MRR movements, oldest first",
 )

@@ -24,13 +24,17 @@ from django.utils import timezone
 from kyogyo.api.actions import create_token
 from kyogyo.api.site import api as ninja_api
 from kyogyo.marketing.models import Activity, Campaign
-from kyogyo.testing import ApiClient
+from kyogyo.testing import T0, ApiClient
 
 ROLES = ["marketer", "is_rep", "fs_rep", "csm", "manager", "admin", "outsider"]
 MEMBERS = frozenset(ROLES) - {"outsider"}
 EVERYONE = frozenset(ROLES)
 LEAD_OWNERS = frozenset({"marketer", "manager", "admin"})  # a lead is Marketing's stage
+INSIDE_SALES = frozenset({"is_rep", "manager", "admin"})  # SAL is theirs; MQL handoffs come to them
+DEAL_EDITORS = frozenset({"fs_rep", "manager", "admin"})  # the owner's team (Field Sales) or a manager
+SUCCESS = frozenset({"csm", "manager", "admin"})
 SAFE = {"GET", "HEAD", "OPTIONS"}
+HOUR = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,103 @@ MATRIX: dict[tuple[str, str], Entry] = {
         lambda w: "/activities/bulk",
         lambda w: {"items": [{"contact_id": w.lead.pk, "type": "web_visit", "occurred_at": now(5)}]},
     ),
+    # deals: a deal opened by qualifying a person; its owner is a Field Sales rep
+    ("GET", "/api/deals"): Entry(MEMBERS, lambda w: "/deals"),
+    ("POST", "/api/deals"): Entry(
+        INSIDE_SALES,
+        lambda w: "/deals",
+        lambda w: {"contact_id": w.sal.pk, "name": "Pilot", "amount": 100_000},
+    ),
+    ("GET", "/api/deals/{deal_id}"): Entry(
+        MEMBERS, lambda w: f"/deals/{w.deal.pk}", unknown=lambda w: "/deals/987654"
+    ),
+    ("PATCH", "/api/deals/{deal_id}"): Entry(
+        DEAL_EDITORS,
+        lambda w: f"/deals/{w.deal.pk}",
+        lambda w: {"name": "Renamed"},
+        lambda w: "/deals/987654",
+    ),
+    ("POST", "/api/deals/{deal_id}/move"): Entry(
+        DEAL_EDITORS,
+        lambda w: f"/deals/{w.deal.pk}/move",
+        lambda w: {"stage": w.next_pipeline_stage},
+        lambda w: "/deals/987654/move",
+    ),
+    ("POST", "/api/deals/{deal_id}/win"): Entry(
+        DEAL_EDITORS, lambda w: f"/deals/{w.deal.pk}/win", lambda w: {}, lambda w: "/deals/987654/win"
+    ),
+    ("POST", "/api/deals/{deal_id}/lose"): Entry(
+        DEAL_EDITORS,
+        lambda w: f"/deals/{w.deal.pk}/lose",
+        lambda w: {"reason": w.loss_reason},
+        lambda w: "/deals/987654/lose",
+    ),
+    ("GET", "/api/pipeline-stages"): Entry(MEMBERS, lambda w: "/pipeline-stages"),
+    # subscriptions and NPS: Customer Success's side of the record
+    ("GET", "/api/subscriptions"): Entry(MEMBERS, lambda w: "/subscriptions"),
+    ("POST", "/api/subscriptions"): Entry(
+        SUCCESS,
+        lambda w: "/subscriptions",
+        lambda w: {"account_id": w.lead.account_id, "plan": "Team", "mrr": 5_000, "starts_on": "2026-11-01"},
+    ),
+    ("GET", "/api/subscriptions/{subscription_id}"): Entry(
+        MEMBERS, lambda w: f"/subscriptions/{w.subscription.pk}", unknown=lambda w: "/subscriptions/987654"
+    ),
+    ("POST", "/api/subscriptions/{subscription_id}/mrr"): Entry(
+        SUCCESS,
+        lambda w: f"/subscriptions/{w.subscription.pk}/mrr",
+        lambda w: {"mrr": 20_000},
+        lambda w: "/subscriptions/987654/mrr",
+    ),
+    ("POST", "/api/subscriptions/{subscription_id}/renew"): Entry(
+        SUCCESS,
+        lambda w: f"/subscriptions/{w.subscription.pk}/renew",
+        lambda w: {},
+        lambda w: "/subscriptions/987654/renew",
+    ),
+    ("POST", "/api/subscriptions/{subscription_id}/churn"): Entry(
+        SUCCESS,
+        lambda w: f"/subscriptions/{w.subscription.pk}/churn",
+        lambda w: {},
+        lambda w: "/subscriptions/987654/churn",
+    ),
+    ("GET", "/api/subscriptions/{subscription_id}/changes"): Entry(
+        MEMBERS,
+        lambda w: f"/subscriptions/{w.subscription.pk}/changes",
+        unknown=lambda w: "/subscriptions/987654/changes",
+    ),
+    ("GET", "/api/nps"): Entry(MEMBERS, lambda w: "/nps"),
+    ("POST", "/api/nps"): Entry(SUCCESS, lambda w: "/nps", lambda w: {"contact_id": w.lead.pk, "score": 9}),
+    # handoffs: the MQL's handoff goes to Inside Sales
+    ("GET", "/api/handoffs"): Entry(MEMBERS, lambda w: "/handoffs"),
+    ("GET", "/api/handoffs/{handoff_id}"): Entry(
+        MEMBERS, lambda w: f"/handoffs/{w.handoff.pk}", unknown=lambda w: "/handoffs/987654"
+    ),
+    ("POST", "/api/handoffs/{handoff_id}/accept"): Entry(
+        INSIDE_SALES,
+        lambda w: f"/handoffs/{w.handoff.pk}/accept",
+        lambda w: {},
+        lambda w: "/handoffs/987654/accept",
+    ),
+    ("POST", "/api/handoffs/{handoff_id}/reject"): Entry(
+        INSIDE_SALES,
+        lambda w: f"/handoffs/{w.handoff.pk}/reject",
+        lambda w: {"reason": w.reject_reason},
+        lambda w: "/handoffs/987654/reject",
+    ),
+    # configuration and numbers: read by every member
+    ("GET", "/api/stages"): Entry(MEMBERS, lambda w: "/stages"),
+    ("GET", "/api/reasons"): Entry(MEMBERS, lambda w: "/reasons"),
+    ("GET", "/api/rules"): Entry(MEMBERS, lambda w: "/rules"),
+    ("GET", "/api/rules/{rule_id}"): Entry(
+        MEMBERS, lambda w: f"/rules/{w.rule.pk}", unknown=lambda w: "/rules/987654"
+    ),
+    ("GET", "/api/reports"): Entry(MEMBERS, lambda w: "/reports"),
+    ("GET", "/api/reports/{name}"): Entry(MEMBERS, lambda w: "/reports/waterfall"),
+    ("POST", "/api/plan"): Entry(
+        MEMBERS, lambda w: "/plan", lambda w: {"target": 12_000_000, "period": "FY2026"}
+    ),
+    ("GET", "/api/snapshot"): Entry(MEMBERS, lambda w: "/snapshot"),
 }
 
 
@@ -137,8 +238,21 @@ def test_every_operation_has_an_entry():
 
 
 @pytest.fixture
-def world(people, make_contact):
+def world(people, make_contact, walk):
+    from kyogyo.analytics import snapshot
+    from kyogyo.deals.actions import qualify
+    from kyogyo.deals.models import PipelineStage
+    from kyogyo.handoffs.models import Handoff
+    from kyogyo.journey.models import ReasonCode, Rule
+    from kyogyo.success.actions import start_subscription
+
     lead = make_contact()
+    mql = walk(make_contact(at=T0), [("mql", T0 + HOUR)])
+    sal = walk(make_contact(at=T0), [("mql", T0 + HOUR), ("sal", T0 + 2 * HOUR)])
+    qualified = walk(make_contact(at=T0), [("mql", T0 + HOUR), ("sal", T0 + 2 * HOUR)])
+    deal = qualify(qualified, actor=people.is_rep, name="Pilot", amount=1_000_000, at=T0 + 3 * HOUR)
+    subscription = start_subscription(lead.account, plan="Pro", mrr=10_000, starts_on=dt.date(2026, 5, 1))
+    snapshot.refresh()
     campaign = Campaign.objects.create(name="Webinar")
     activity = Activity.objects.create(contact=lead, type="web_visit", occurred_at=timezone.now())
     clients = {}
@@ -150,7 +264,21 @@ def world(people, make_contact):
             if (role, scope) == ("marketer", "write"):
                 marketer_token = token.pk
     return SimpleNamespace(
-        lead=lead, campaign=campaign, activity=activity, clients=clients, marketer_token=marketer_token
+        lead=lead,
+        sal=sal,
+        deal=deal,
+        handoff=Handoff.objects.get(subject=mql, status=Handoff.Status.OPEN),
+        subscription=subscription,
+        rule=Rule.objects.order_by("pk").first(),
+        next_pipeline_stage=PipelineStage.objects.filter(is_won=False, is_lost=False)
+        .order_by("order")[1]
+        .key,
+        loss_reason=ReasonCode.objects.filter(kind=ReasonCode.Kind.LOSS).first().key,
+        reject_reason=ReasonCode.objects.filter(kind=ReasonCode.Kind.REJECT).first().key,
+        campaign=campaign,
+        activity=activity,
+        clients=clients,
+        marketer_token=marketer_token,
     )
 
 
