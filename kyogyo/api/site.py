@@ -72,6 +72,7 @@ def _add_routers() -> None:
     from kyogyo.deals.api import deals, pipeline_stages
     from kyogyo.exports.api import router as exports
     from kyogyo.handoffs.api import handoffs
+    from kyogyo.imports.api import router as imports
     from kyogyo.journey.api import reasons, rules, stages
     from kyogyo.marketing.api import activities, campaigns
     from kyogyo.success.api import nps, subscriptions
@@ -81,6 +82,7 @@ def _add_routers() -> None:
     api.add_router("/campaigns", campaigns)
     api.add_router("/activities", activities)
     api.add_router("/exports", exports)
+    api.add_router("/imports", imports)
     api.add_router("/deals", deals)
     api.add_router("/pipeline-stages", pipeline_stages)
     api.add_router("/subscriptions", subscriptions)

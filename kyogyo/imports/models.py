@@ -4,7 +4,9 @@ so a run that stops part-way resumes after its last committed batch."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,3 +51,43 @@ class ImportRun(models.Model):
             "errors": self.errors,
             "error_file": self.error_file or None,
         }
+
+
+class ImportUpload(models.Model):
+    """A file sent through the API to be imported in the background: what was asked, where
+    the file is kept, how far the work got, and what it came to. The import itself is an
+    ``ImportRun`` like any other, so an interrupted one resumes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20)
+    preset = models.CharField(_("preset"), max_length=60, blank=True)
+    mapping_text = models.TextField(_("mapping"), blank=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_path = models.CharField(max_length=500)
+    size = models.PositiveBigIntegerField(_("size"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import upload")
+        verbose_name_plural = _("import uploads")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} ({self.status})"

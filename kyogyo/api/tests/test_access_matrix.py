@@ -18,11 +18,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from kyogyo.api.actions import create_token
 from kyogyo.api.site import api as ninja_api
+from kyogyo.imports.models import ImportUpload
 from kyogyo.marketing.models import Activity, Campaign
 from kyogyo.testing import T0, ApiClient
 
@@ -33,6 +35,7 @@ LEAD_OWNERS = frozenset({"marketer", "manager", "admin"})  # a lead is Marketing
 INSIDE_SALES = frozenset({"is_rep", "manager", "admin"})  # SAL is theirs; MQL handoffs come to them
 DEAL_EDITORS = frozenset({"fs_rep", "manager", "admin"})  # the owner's team (Field Sales) or a manager
 SUCCESS = frozenset({"csm", "manager", "admin"})
+UPLOAD_READERS = frozenset({"marketer", "manager", "admin"})  # the uploader and managers
 SAFE = {"GET", "HEAD", "OPTIONS"}
 HOUR = dt.timedelta(hours=1)
 
@@ -44,6 +47,7 @@ class Entry:
     body: Callable[[Any], Any] = field(default=lambda w: None)
     # For operations on one record: refused readers get 404, like an unknown id.
     unknown: Callable[[Any], str] | None = None
+    multipart: bool = False  # the body is form fields and files, not JSON
 
 
 def now(minutes: int = 0) -> str:
@@ -222,6 +226,24 @@ MATRIX: dict[tuple[str, str], Entry] = {
         MEMBERS, lambda w: "/plan", lambda w: {"target": 12_000_000, "period": "FY2026"}
     ),
     ("GET", "/api/snapshot"): Entry(MEMBERS, lambda w: "/snapshot"),
+    # imports: the marketer's upload is theirs and the managers' to see
+    ("GET", "/api/imports"): Entry(MEMBERS, lambda w: "/imports"),
+    ("POST", "/api/imports"): Entry(
+        MEMBERS,
+        lambda w: "/imports",
+        lambda w: {
+            "kind": "contacts",
+            "preset": "generic",
+            "file": ("leads.csv", b"email\na@b.example.jp\n"),
+        },
+        multipart=True,
+    ),
+    ("GET", "/api/imports/{import_id}"): Entry(
+        UPLOAD_READERS, lambda w: f"/imports/{w.upload.pk}", unknown=lambda w: "/imports/987654"
+    ),
+    ("GET", "/api/imports/{import_id}/errors"): Entry(
+        UPLOAD_READERS, lambda w: f"/imports/{w.upload.pk}/errors", unknown=lambda w: "/imports/987654/errors"
+    ),
 }
 
 
@@ -238,7 +260,7 @@ def test_every_operation_has_an_entry():
 
 
 @pytest.fixture
-def world(people, make_contact, walk):
+def world(people, make_contact, walk, tmp_path, settings):
     from kyogyo.analytics import snapshot
     from kyogyo.deals.actions import qualify
     from kyogyo.deals.models import PipelineStage
@@ -253,6 +275,19 @@ def world(people, make_contact, walk):
     deal = qualify(qualified, actor=people.is_rep, name="Pilot", amount=1_000_000, at=T0 + 3 * HOUR)
     subscription = start_subscription(lead.account, plan="Pro", mrr=10_000, starts_on=dt.date(2026, 5, 1))
     snapshot.refresh()
+    settings.KYOGYO_IMPORT_DIR = tmp_path / "imports"
+    errors_csv = tmp_path / "errors.csv"
+    errors_csv.write_text("line,column,code,message\n2,email,bad_email,not an email\n")
+    upload = ImportUpload.objects.create(
+        user=people.marketer,
+        kind="contacts",
+        preset="generic",
+        file_name="leads.csv",
+        stored_path=str(tmp_path / "leads.csv"),
+        size=10,
+        status=ImportUpload.Status.DONE,
+        summary={"created": 1, "updated": 0, "unchanged": 0, "errors": 1, "error_file": str(errors_csv)},
+    )
     campaign = Campaign.objects.create(name="Webinar")
     activity = Activity.objects.create(contact=lead, type="web_visit", occurred_at=timezone.now())
     clients = {}
@@ -266,6 +301,7 @@ def world(people, make_contact, walk):
     return SimpleNamespace(
         lead=lead,
         sal=sal,
+        upload=upload,
         deal=deal,
         handoff=Handoff.objects.get(subject=mql, status=Handoff.Status.OPEN),
         subscription=subscription,
@@ -282,7 +318,10 @@ def world(people, make_contact, walk):
     )
 
 
-def send(client: ApiClient, method: str, path: str, body: Any) -> Any:
+def send(client: ApiClient, method: str, path: str, body: Any, multipart: bool = False) -> Any:
+    if multipart:
+        fields = {k: SimpleUploadedFile(*v) if isinstance(v, tuple) else v for k, v in body.items()}
+        return client.client.post("/api" + path, fields)
     if method == "GET":
         return client.get(path)
     if method == "DELETE":
@@ -290,10 +329,10 @@ def send(client: ApiClient, method: str, path: str, body: Any) -> Any:
     return getattr(client, method.lower())(path, body or {})
 
 
-def rolled_back(client: ApiClient, method: str, path: str, body: Any) -> Any:
+def rolled_back(client: ApiClient, method: str, path: str, body: Any, multipart: bool = False) -> Any:
     """Send the request and undo what it wrote, so every role meets the same world."""
     with transaction.atomic():
-        result = send(client, method, path, body)
+        result = send(client, method, path, body, multipart)
         transaction.set_rollback(True)
     return result
 
@@ -307,7 +346,7 @@ def test_the_matrix(world, settings, method, template):
     for role in ROLES:
         for scope in ("read", "write"):
             client = world.clients[(role, scope)]
-            response = rolled_back(client, method, path, body)
+            response = rolled_back(client, method, path, body, entry.multipart)
             status, where = response.status_code, f"{method} {path} as {role} ({scope} token)"
             if method not in SAFE and scope == "read":
                 assert status == 403 and response.json()["error"]["code"] == "insufficient_scope", where
@@ -319,5 +358,5 @@ def test_the_matrix(world, settings, method, template):
                 assert status in (403, 404), f"{where}: allowed ({status})"
                 if status == 404:
                     assert entry.unknown is not None, f"{where}: 404 on an operation that reads no record"
-                    unknown = rolled_back(client, method, entry.unknown(world), body)
+                    unknown = rolled_back(client, method, entry.unknown(world), body, entry.multipart)
                     assert (unknown.status_code, unknown.json()) == (404, response.json()), where

@@ -53,9 +53,10 @@ def keep_connection():
 
 
 @pytest.fixture
-def token(people, make_contact, keep_connection):
+def token(people, make_contact, keep_connection, settings, tmp_path):
     from kyogyo.api.actions import create_token
 
+    settings.KYOGYO_IMPORT_DIR = tmp_path / "imports"  # uploads land here, not in the data directory
     # Some records, so that small ids generated for paths sometimes exist.
     for _ in range(3):
         make_contact()
