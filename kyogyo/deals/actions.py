@@ -15,6 +15,7 @@ from kyogyo.customers.models import Contact
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
+from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.org.models import User
 
@@ -62,6 +63,7 @@ def qualify(
     campaign_id: int | None = None,
     note: str = "",
     external_id: str | None = None,
+    stages: StageModel | None = None,
 ) -> Deal:
     """Inside Sales qualifies a real need: the subject becomes SQL and a deal is opened,
     owned by the Field Sales rep the handoff was routed to. ``external_id`` is the deal's id
@@ -78,8 +80,10 @@ def qualify(
     imported = via == Transition.Via.IMPORT
     with transaction.atomic():
         owner_id = actor.pk if actor else None
-        if not (imported and _already_passed(subject, QUALIFIED_STAGE)):
-            row = journey_actions.advance(subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note)
+        if not (imported and _already_passed(subject, QUALIFIED_STAGE, stages)):
+            row = journey_actions.advance(
+                subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note, stages=stages
+            )
             handoff = getattr(row, "handoff", None)
             owner_id = handoff.assigned_to_id if handoff else owner_id
         # An imported deal is a record of its own (found again by its external id), never
@@ -143,14 +147,14 @@ def close_after_reject(subject: Contact, *, at: dt.datetime) -> list[Deal]:
     return closed
 
 
-def _already_passed(subject: Contact, stage_key: str) -> bool:
+def _already_passed(subject: Contact, stage_key: str, stages: StageModel | None) -> bool:
     """Imported history has the person past ``stage_key`` already: entered before, and no
     move into it from where they are now. (An imported deal then joins the recorded
     journey instead of moving it.)"""
     milestone = Milestone.objects.filter(subject=subject).first()
     if milestone is None or stage_key not in milestone.first_entered:
         return False
-    stages = rulebook.load_stage_model()
+    stages = stages or rulebook.load_stage_model()
     return stage_key not in stages.by_id[milestone.current_stage_id].exits
 
 
@@ -211,6 +215,7 @@ def win_deal(
     at: dt.datetime | None = None,
     via: str = Transition.Via.USER,
     expected_version: int | None = None,
+    stages: StageModel | None = None,
 ) -> Deal:
     """Contract signed: the deal is won and the customer is handed to Customer Success."""
     at = at or timezone.now()
@@ -224,10 +229,10 @@ def win_deal(
         passed = (
             via == Transition.Via.IMPORT
             and locked.contact is not None
-            and _already_passed(locked.contact, WON_STAGE)
+            and _already_passed(locked.contact, WON_STAGE, stages)
         )
         if locked.contact is not None and not passed:
-            journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor)
+            journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor, stages=stages)
         locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.WON, at, won_stage
         locked.version += 1
         locked.save(update_fields=["status", "closed_at", "pipeline_stage", "version"])
@@ -243,6 +248,7 @@ def lose_deal(
     via: str = Transition.Via.USER,
     expected_version: int | None = None,
     note: str = "",
+    stages: StageModel | None = None,
 ) -> Deal:
     """The deal is lost — to a competitor, on price, or to "no decision" — and the person goes
     where the loss reason says (nurture by default)."""
@@ -260,7 +266,7 @@ def lose_deal(
             # Someone may already have moved the person on (to nurture, say): the deal still closes.
             target = reason.sends_to.key if reason.sends_to else "nurture"
             journey_actions.advance(
-                locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note
+                locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note, stages=stages
             )
         locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.LOST, at, lost_stage
         locked.loss_reason = reason

@@ -16,7 +16,7 @@ from collections import deque
 from kyogyo.analytics.path import PATH_CATEGORIES
 from kyogyo.customers.models import Contact
 from kyogyo.journey.actions import advance
-from kyogyo.journey.machine import StageModel
+from kyogyo.journey.machine import StageModel, timestamp_text
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 
 
@@ -63,6 +63,17 @@ def current_stage(contact: Contact, stages: StageModel) -> str | None:
     return stages.by_id[milestone.current_stage_id].key if milestone else None
 
 
+def _entered_at(contact: Contact, milestone: Milestone, stage: str, at: dt.datetime) -> bool:
+    """The person entered ``stage`` at exactly ``at`` before (so a re-run records nothing)."""
+    if stage not in milestone.entries:
+        return False
+    if milestone.first_entered.get(stage) == timestamp_text(at):
+        return True
+    return milestone.entries[stage] > 1 and (
+        Transition.objects.filter(subject=contact, to_stage__key=stage, at=at).exists()
+    )
+
+
 def _walk(
     contact: Contact,
     steps: list[str],
@@ -98,9 +109,10 @@ def record_entry(
     """The person entered ``stage`` at ``at`` (recorded elsewhere). False when that is
     already so: they are in that stage now, or entered it at exactly that time before
     (a re-run). Raises ``JourneyError`` when the journey refuses the move."""
-    current = current_stage(contact, stages)
-    target = stages.get(stage)
-    if current == stage or Transition.objects.filter(subject=contact, to_stage_id=target.id, at=at).exists():
+    stages.get(stage)  # an unknown stage is refused before anything else
+    milestone = Milestone.objects.filter(subject=contact).first()
+    current = stages.by_id[milestone.current_stage_id].key if milestone else None
+    if current == stage or (milestone is not None and _entered_at(contact, milestone, stage, at)):
         return False
     _walk(contact, route(stages, current, stage) or [stage], at, stages, reason=reason, note=note)
     return True

@@ -332,11 +332,18 @@ def upsert_deal(batch: Batch, record: Record) -> str:
             lifecycle.catch_up(subject, deal_actions.OPPORTUNITY_STAGE, qualify_at, config.stages)
     with blame(record, close_field):
         if status == Deal.Status.WON:
-            deal_actions.win_deal(deal, actor=None, at=closed_at, via=IMPORT)
+            deal_actions.win_deal(deal, actor=None, at=closed_at, via=IMPORT, stages=config.stages)
         else:
             assert reason is not None
-            note = values.get("loss_note", "")
-            deal_actions.lose_deal(deal, actor=None, reason=reason, at=closed_at, via=IMPORT, note=note)
+            deal_actions.lose_deal(
+                deal,
+                actor=None,
+                reason=reason,
+                at=closed_at,
+                via=IMPORT,
+                note=values.get("loss_note", ""),
+                stages=config.stages,
+            )
     return outcome if outcome == CREATED else UPDATED
 
 
@@ -375,6 +382,7 @@ def _open_deal(
             expected_close=edits.get("expected_close"),
             at=at,
             external_id=record.values["external_id"],
+            stages=stages,
         )
     extra = {k: edits[k] for k in ("owner", "probability") if k in edits}
     if extra:
