@@ -316,7 +316,7 @@ def upsert_deal(batch: Batch, record: Record) -> str:
                 deal = deal_actions.update_deal(deal, **changed)
             outcome = UPDATED
     if deal.status != Deal.Status.OPEN:
-        if status != deal.status:
+        if status != deal.status and (values.get("status") or stage is not None):  # the file says so
             message = f"the deal is already {deal.status}; an import does not reopen or re-close a deal"
             raise RowError(record.column("status") or record.column("stage"), "closed", message)
         return outcome

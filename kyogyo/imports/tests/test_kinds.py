@@ -711,3 +711,40 @@ def test_mapping_errors_for_the_new_kinds(defaults, tmp_path):
     mapping.write_text(json.dumps({"kind": "deals", "preset": "pipedrive", "columns": {}}))
     with pytest.raises(CommandError, match="no preset 'pipedrive' for deals"):
         run("deals", path, "--mapping", str(mapping))
+
+
+def test_a_mapping_file_extends_a_preset(tmp_path):
+    from kyogyo.imports.mappings import load_mapping
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "kind: deals\npreset: salesforce-opportunities\n"
+        "columns: {Loss Reason: loss_reason, Probability: null}\n"
+        "values: {stage: {Verbal Yes: negotiation}, loss_reason: {Lost to Competitor: competitor_chosen}}\n"
+        "defaults: {currency: USD, loss_reason: null}\n"
+    )
+
+    mapping = load_mapping("deals", path=path)
+
+    assert mapping.columns["Loss Reason"] == ["loss_reason"] and "Probability" not in mapping.columns
+    assert mapping.columns["Opportunity ID"] == ["external_id"]  # the preset's own columns stay
+    assert mapping.values["stage"]["verbal yes"] == "negotiation"
+    assert mapping.values["stage"]["closed won"] == "closed_won"
+    assert mapping.defaults == {"currency": "USD"}
+    assert mapping.first_of_account and mapping.prefix["external_id"] == "salesforce:"
+
+
+def test_a_file_without_stages_edits_closed_deals_without_reopening_them(buyers, tmp_path):
+    path = write_csv(
+        tmp_path / "deals.csv",
+        DEAL_HEADER,
+        [["D1", "Won", "100", "", "closed_won", "2026-02-02", "2026-03-15", "", "buyer1@co1.example", ""]],
+    )
+    assert run("deals", path, "--preset", "generic")["created"] == 1
+    amounts = write_csv(tmp_path / "amounts.csv", ["external_id", "amount"], [["D1", "120"]])
+
+    result = run("deals", amounts, "--preset", "generic")
+
+    assert (result["updated"], result["errors"]) == (1, 0)
+    won = Deal.objects.get(external_id="D1")
+    assert (won.status, won.amount) == ("won", 120)
