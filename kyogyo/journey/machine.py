@@ -159,8 +159,7 @@ def plan(
         raise JourneyError(
             "time_backwards",
             f"a transition at {at.isoformat()} would precede the subject's last one "
-            f"at {state.current_since.astimezone(at.tzinfo).isoformat()}; "  # one zone, comparable
-            "the journey's time cannot go backwards",
+            f"at {state.current_since.isoformat()}; the journey's time cannot go backwards",
         )
     source_id = model.get(state.current).id if state.current else None
     seq = state.transition_count + 1
