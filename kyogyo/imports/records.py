@@ -62,6 +62,12 @@ def blame(record: Record, name: str) -> Iterator[None]:
         raise RowError(record.column(name), error.code, str(error)) from None  # type: ignore[union-attr]
 
 
+def past(record: Record, name: str, at: dt.datetime) -> None:
+    """History is recorded after the fact: a time ahead of now is a broken cell."""
+    if at > timezone.now():
+        raise RowError(record.column(name), "in_future", f"{at.isoformat()} is in the future")
+
+
 class Config:
     """What every row of a run may name, loaded once: stages, pipeline, reasons, users."""
 
@@ -266,6 +272,7 @@ def _record_lifecycle(batch: Batch, record: Record, contact: Contact) -> bool:
     moved = False
     order = batch.config.order
     for stage, at in sorted(record.lifecycle.items(), key=lambda entry: (entry[1], order[entry[0]])):
+        past(record, f"lifecycle.{stage}", at)
         with blame(record, f"lifecycle.{stage}"):
             moved |= lifecycle.record_entry(contact, stage, at, batch.config.stages)
     return moved
@@ -294,8 +301,11 @@ def upsert_deal(batch: Batch, record: Record) -> str:
     closed_at = values.get("closed_at") or (
         success_actions.moment_of(values["expected_close"]) if values.get("expected_close") else None
     )
-    qualify_field = "created_at" if record.at else close_field
-    qualify_at = record.at or closed_at or timezone.now()
+    # Qualified at created_at; a closed deal without one at its closing; an open one now
+    # (never at its expected close, which may lie ahead).
+    closing = status != Deal.Status.OPEN
+    qualify_field = "created_at" if record.at else (close_field if closing else "")
+    qualify_at = record.at or (closed_at if closing else None) or timezone.now()
     closed_at = closed_at or qualify_at
     edits: dict[str, Any] = {
         k: values[k] for k in ("name", "amount", "currency", "probability", "expected_close") if k in values
@@ -303,6 +313,9 @@ def upsert_deal(batch: Batch, record: Record) -> str:
     if "owner" in values:
         edits["owner"] = config.owner(values["owner"], record)
 
+    past(record, qualify_field, qualify_at)
+    if closing:
+        past(record, close_field, closed_at)
     deal = batch.records.find(values)
     outcome = UNCHANGED
     if deal is None:
@@ -533,6 +546,7 @@ def record_lifecycle_row(batch: Batch, record: Record) -> str:
         known = ", ".join(batch.config.stages.stages)
         raise RowError(record.column("stage"), "bad_value", f"no stage {stage!r} (stages: {known})")
     reason = batch.config.reason(values["reason"], record, "reason") if values.get("reason") else None
+    past(record, "at", record.at)
     with blame(record, "at"):
         moved = lifecycle.record_entry(
             contact, stage, record.at, batch.config.stages, reason=reason, note=values.get("note", "")

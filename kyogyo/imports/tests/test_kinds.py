@@ -102,6 +102,7 @@ def test_lifecycle_error_codes(make_contact, tmp_path):
         ["alice@a.example", "", "sql", "someday", "", ""],  # line 5
         ["alice@a.example", "", "nurture", "2026-01-11", "no-such-reason", ""],  # line 6
         ["alice@a.example", "", "nurture", "2026-01-02", "", ""],  # line 7: before she was known
+        ["alice@a.example", "", "sql", "2099-01-01", "", ""],  # line 8: ahead of now
     ]
     path = write_csv(tmp_path / "history.csv", LIFECYCLE_HEADER, rows)
 
@@ -113,6 +114,7 @@ def test_lifecycle_error_codes(make_contact, tmp_path):
         (5, "at", "bad_date"),
         (6, "reason", "bad_value"),
         (7, "at", "time_backwards"),
+        (8, "at", "in_future"),
     ]
     assert result["created"] == 1
 
@@ -748,3 +750,31 @@ def test_a_file_without_stages_edits_closed_deals_without_reopening_them(buyers,
     assert (result["updated"], result["errors"]) == (1, 0)
     won = Deal.objects.get(external_id="D1")
     assert (won.status, won.amount) == ("won", 120)
+
+
+def test_deals_closed_or_qualified_ahead_of_now_are_broken_rows(buyers, tmp_path):
+    path = write_csv(
+        tmp_path / "deals.csv",
+        DEAL_HEADER,
+        [
+            [
+                "F1",
+                "Won next year",
+                "100",
+                "",
+                "closed_won",
+                "2026-02-02",
+                "2099-03-15",
+                "",
+                "buyer1@co1.example",
+                "",
+            ],
+            ["F2", "Made up", "100", "", "discovery", "2099-02-02", "", "", "buyer2@co2.example", ""],
+            ["F3", "Open, closing ahead", "100", "", "proposal", "", "", "", "buyer3@co3.example", ""],
+        ],
+    )
+
+    result = run("deals", path, "--preset", "generic")
+
+    assert codes(result) == [(2, "closed_at", "in_future"), (3, "created_at", "in_future")]
+    assert list(Deal.objects.values_list("external_id", flat=True)) == ["F3"]
