@@ -14,6 +14,8 @@ from django.utils import timezone
 from kyogyo.customers.models import Contact
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey import actions as journey_actions
+from kyogyo.journey import rulebook
+from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.org.models import User
 
@@ -60,9 +62,12 @@ def qualify(
     via: str = Transition.Via.USER,
     campaign_id: int | None = None,
     note: str = "",
+    external_id: str | None = None,
+    stages: StageModel | None = None,
 ) -> Deal:
     """Inside Sales qualifies a real need: the subject becomes SQL and a deal is opened,
-    owned by the Field Sales rep the handoff was routed to."""
+    owned by the Field Sales rep the handoff was routed to. ``external_id`` is the deal's id
+    in the system it came from (imports upsert by it)."""
     if subject.account_id is None:
         raise DealError("no_account", "a deal needs the person to belong to a company")
     if not name or len(name) > 200:
@@ -72,11 +77,18 @@ def qualify(
     first_stage = PipelineStage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
     if first_stage is None:
         raise DealError("no_pipeline", "no open pipeline stage is configured")
+    imported = via == Transition.Via.IMPORT
     with transaction.atomic():
-        row = journey_actions.advance(subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note)
-        handoff = getattr(row, "handoff", None)
-        owner_id = handoff.assigned_to_id if handoff else (actor.pk if actor else None)
-        reopened = _requalify(subject, name, amount, currency, expected_close, owner_id)
+        owner_id = actor.pk if actor else None
+        if not (imported and _already_passed(subject, QUALIFIED_STAGE, stages)):
+            row = journey_actions.advance(
+                subject, QUALIFIED_STAGE, via=via, at=at, actor=actor, note=note, stages=stages
+            )
+            handoff = getattr(row, "handoff", None)
+            owner_id = handoff.assigned_to_id if handoff else owner_id
+        # An imported deal is a record of its own (found again by its external id), never
+        # folded into the person's open one.
+        reopened = None if imported else _requalify(subject, name, amount, currency, expected_close, owner_id)
         if reopened is not None:
             return reopened
         return Deal.objects.create(
@@ -90,6 +102,7 @@ def qualify(
             created_at=at,
             owner_id=owner_id,
             campaign_id=campaign_id,
+            external_id=external_id or None,
         )
 
 
@@ -132,6 +145,17 @@ def close_after_reject(subject: Contact, *, at: dt.datetime) -> list[Deal]:
         deal.save(update_fields=["status", "closed_at", "loss_reason", "pipeline_stage", "version"])
         closed.append(deal)
     return closed
+
+
+def _already_passed(subject: Contact, stage_key: str, stages: StageModel | None) -> bool:
+    """Imported history has the person past ``stage_key`` already: entered before, and no
+    move into it from where they are now. (An imported deal then joins the recorded
+    journey instead of moving it.)"""
+    milestone = Milestone.objects.filter(subject=subject).first()
+    if milestone is None or stage_key not in milestone.first_entered:
+        return False
+    stages = stages or rulebook.load_stage_model()
+    return stage_key not in stages.by_id[milestone.current_stage_id].exits
 
 
 def _in_stage(subject: Contact, stage_key: str) -> bool:
@@ -191,6 +215,7 @@ def win_deal(
     at: dt.datetime | None = None,
     via: str = Transition.Via.USER,
     expected_version: int | None = None,
+    stages: StageModel | None = None,
 ) -> Deal:
     """Contract signed: the deal is won and the customer is handed to Customer Success."""
     at = at or timezone.now()
@@ -201,8 +226,13 @@ def win_deal(
         locked = _lock(deal, expected_version)
         if locked.status != Deal.Status.OPEN:
             raise DealError("closed", "the deal is already closed")
-        if locked.contact is not None:
-            journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor)
+        passed = (
+            via == Transition.Via.IMPORT
+            and locked.contact is not None
+            and _already_passed(locked.contact, WON_STAGE, stages)
+        )
+        if locked.contact is not None and not passed:
+            journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor, stages=stages)
         locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.WON, at, won_stage
         locked.version += 1
         locked.save(update_fields=["status", "closed_at", "pipeline_stage", "version"])
@@ -218,6 +248,7 @@ def lose_deal(
     via: str = Transition.Via.USER,
     expected_version: int | None = None,
     note: str = "",
+    stages: StageModel | None = None,
 ) -> Deal:
     """The deal is lost — to a competitor, on price, or to "no decision" — and the person goes
     where the loss reason says (nurture by default)."""
@@ -235,7 +266,7 @@ def lose_deal(
             # Someone may already have moved the person on (to nurture, say): the deal still closes.
             target = reason.sends_to.key if reason.sends_to else "nurture"
             journey_actions.advance(
-                locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note
+                locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note, stages=stages
             )
         locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.LOST, at, lost_stage
         locked.loss_reason = reason

@@ -93,7 +93,7 @@ def _lock_open(handoff: Handoff) -> Handoff:
 def _close(
     handoff: Handoff,
     status: str,
-    actor: User,
+    actor: User | None,
     at: dt.datetime,
     resolution: Transition,
     reason: ReasonCode | None,
@@ -182,6 +182,17 @@ def reject_handoff(
         closed = _close(locked, Handoff.Status.REJECTED, actor, at, row, reason, note)
         handoff_rejected.send(sender=Handoff, handoff=closed, target=target, at=at, actor=actor)
         return closed
+
+
+def close_by_import(handoff_id: int, resolution: Transition, stages: StageModel) -> Handoff:
+    """An imported move took the subject out of the stage it waited in: the source system
+    says the receiving team acted, so the handoff closes with that move, by nobody —
+    accepted when the move went to the stage's accept-to stage, else rejected (no reason).
+    Inside the transaction of the move (``journey.actions.advance``)."""
+    locked = Handoff.objects.select_for_update().get(pk=handoff_id)
+    accepted = stages.by_id[resolution.to_stage_id].key == stages.by_id[locked.stage_id].accept_to_key
+    status = Handoff.Status.ACCEPTED if accepted else Handoff.Status.REJECTED
+    return _close(locked, status, None, resolution.at, resolution, None, resolution.note)
 
 
 def mark_breaches(now: dt.datetime | None = None) -> int:

@@ -1,5 +1,5 @@
 """Running an import: read the file row by row, convert and validate each row, and apply
-the valid ones through the customer actions (upsert by the mapping's match keys) in
+the valid ones through the actions (``records.py``: upserts by external id, email, …) in
 batches. Each batch commits together with the run's progress, so a run that stops
 part-way resumes after its last committed batch; invalid rows go to a CSV error file
 (line, column, code, message, the row's original values) while the valid rows go in."""
@@ -10,28 +10,26 @@ import csv
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models.functions import Lower
+from django.db import transaction
 from django.utils import timezone
 
-from kyogyo.customers import actions as customer_actions
-from kyogyo.customers.models import Account, Contact
-from kyogyo.imports.mappings import CellError, Mapping, Record
+from kyogyo.customers.models import Contact
+from kyogyo.imports import records
+from kyogyo.imports.mappings import IDENTITY, CellError, Mapping, Record
 from kyogyo.imports.models import ImportRun
 from kyogyo.imports.sources import Row, file_hash, read_rows
 from kyogyo.journey import rulebook
+from kyogyo.journey.models import Stage
 from kyogyo.marketing.actions import ActivityInput, record_activities
-from kyogyo.org.models import User
 
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREATED, UPDATED, UNCHANGED = records.CREATED, records.UPDATED, records.UNCHANGED
 
 
 class ImportBusy(Exception):
@@ -129,6 +127,7 @@ def run_import(
     header, rows = read_rows(path, encoding=encoding)
     digest = file_hash(path)
     mapping.check_header(header)
+    mapping.check_stages(set(Stage.objects.values_list("key", flat=True)))
     total = _count(path, encoding) if progress else 0
 
     run: ImportRun | None = None
@@ -252,8 +251,13 @@ class _Importer:
         # Match key → first line with it. Keys are kept as 64-bit digests, so a million rows
         # cost tens of megabytes, not hundreds.
         self.seen: dict[int, int] = {}
-        self.book: rulebook.RuleBook | None = None
-        self.owners: dict[str, User | None] = {}
+        self._config: records.Config | None = None
+
+    @property
+    def config(self) -> records.Config:
+        if self._config is None:
+            self._config = records.Config()
+        return self._config
 
     def remember(self, row: Row) -> Record:
         record = self.mapping.convert(self.header, row.cells)
@@ -262,9 +266,9 @@ class _Importer:
         keys = [(name, _digest(name, value)) for name, value in record.keys(self.mapping.match)]
         for name, key in keys:
             if key in self.seen:
-                column = record.columns.get(name, "")
-                message = f"the same {name} as line {self.seen[key]}"
-                record.errors.append(CellError(column, "duplicate", message))
+                shown = "row" if name == IDENTITY else name
+                message = f"the same {shown} as line {self.seen[key]}"
+                record.errors.append(CellError(record.column(name), "duplicate", message))
                 return record
         for _, key in keys:
             self.seen[key] = row.line
@@ -274,34 +278,21 @@ class _Importer:
         if self.kind == "activities":
             return self._apply_activities(batch, errors)
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "errors": 0}
-        self.book = rulebook.load() if self.kind == "contacts" else None
-        records = [(row, self.remember(row)) for row in batch]
-        valid = [record for _, record in records if not record.errors]
-        # One query per match key and batch (not per row); the rows to change are locked.
-        model: type[Account] | type[Contact] = Account if self.kind == "accounts" else Contact
-        self.records = _Index(model, self.mapping.match, [r.values for r in valid], lock=True)
-        self.accounts = _Index(Account, self.mapping.account_by, [r.account for r in valid], lock=False)
-        for row, record in records:
-            if not record.errors:
-                self.made: list[tuple[_Index, Any]] = []
-                self.touched: Any = None
-                try:
-                    with transaction.atomic():
-                        outcome = self._upsert(record)
-                except ValidationError as error:
-                    record.errors.extend(_validation_errors(error, record))
-                except (IntegrityError, DatabaseError) as error:
-                    record.errors.append(CellError("", "conflict", str(error).splitlines()[0][:300]))
-                else:
-                    counts[outcome] += 1
-                    for index, instance in self.made:  # only once the row's savepoint is released
-                        index.add(instance)
-                    continue
-                if self.touched is not None:  # the failed update changed it in memory only
-                    self.touched.refresh_from_db()
-            counts["errors"] += 1
-            for problem in record.errors:
-                errors.add(row.line, problem, row.cells)
+        book = rulebook.load() if self.kind == "contacts" else None
+        rows = [(row, self.remember(row)) for row in batch]
+        valid = [(row, record) for row, record in rows if not record.errors]
+        context = records.Batch(self.mapping, [record for _, record in valid], self.config, book)
+        if self.kind == "lifecycle":  # a person's entries in time order, however the file is sorted
+            valid.sort(key=lambda pair: (pair[1].at, pair[0].line))
+        for _, record in valid:
+            outcome = context.apply(record)
+            if outcome is not None:
+                counts[outcome] += 1
+        for row, record in rows:  # the error file in line order
+            if record.errors:
+                counts["errors"] += 1
+                for problem in record.errors:
+                    errors.add(row.line, problem, row.cells)
         return counts
 
     def _apply_activities(self, batch: list[Row], errors: ErrorFile) -> dict[str, int]:
@@ -352,116 +343,6 @@ class _Importer:
 
     # ------------------------------------------------------------------ upsert
 
-    def _upsert(self, record: Record) -> str:
-        if self.kind == "accounts":
-            return self._upsert_account(record)
-        return self._upsert_contact(record)
-
-    def _upsert_account(self, record: Record) -> str:
-        account = self.records.find(record.values)
-        if account is None:
-            self.made.append((self.records, customer_actions.create_account(at=record.at, **record.values)))
-            return CREATED
-        changed = {k: v for k, v in record.values.items() if getattr(account, k) != v}
-        if not changed:
-            return UNCHANGED
-        self.touched = account
-        customer_actions.update_account(account, **changed)
-        self.made.append((self.records, account))
-        return UPDATED
-
-    def _upsert_contact(self, record: Record) -> str:
-        values = dict(record.values)
-        if "owner" in values:
-            values["owner"] = self._owner(values["owner"], record)
-        if record.account:
-            values["account"] = self._account(record)
-        contact = self.records.find(record.values)
-        if contact is None:
-            created = customer_actions.create_contact(at=record.at, book=self.book, **values)
-            self.made.append((self.records, created))
-            return CREATED
-        changed = {k: v for k, v in values.items() if getattr(contact, k) != v}
-        if not changed:
-            return UNCHANGED
-        self.touched = contact
-        customer_actions.update_contact(contact, **changed)
-        self.made.append((self.records, contact))
-        return UPDATED
-
-    def _owner(self, text: str, record: Record) -> User:
-        key = text.lower()
-        if key not in self.owners:
-            self.owners[key] = (
-                User.objects.filter(username__iexact=text).first()
-                or User.objects.filter(email__iexact=text).first()
-            )
-        owner = self.owners[key]
-        if owner is None:
-            raise ValidationError(
-                {
-                    "owner": ValidationError(
-                        f"no user with the username or email {text[:80]!r}", code="unknown_owner"
-                    )
-                }
-            )
-        return owner
-
-    def _account(self, record: Record) -> Account | None:
-        ref = record.account
-        found = self.accounts.find(ref)
-        if found is not None:
-            return found
-        if not self.mapping.create_accounts or not ref.get("name"):
-            if any(ref.values()):
-                message = "no such company (and no company name to create it)"
-                raise ValidationError({"account.name": ValidationError(message, code="unknown_account")})
-            return None
-        account = customer_actions.create_account(at=record.at, **ref)
-        self.made.append((self.accounts, account))
-        return account
-
-
-class _Index:
-    """Records of one model found by several keys, loaded once per batch; names and domains
-    match case-insensitively, ids and emails exactly."""
-
-    CASELESS = ("name", "domain")
-
-    def __init__(
-        self, model: type[Account] | type[Contact], fields: list[str], refs: list[dict], *, lock: bool
-    ):
-        self.fields = fields
-        self.found: dict[tuple[str, str], Any] = {}
-        for name in fields:
-            wanted = {self._key(name, ref[name]) for ref in refs if ref.get(name)}
-            if not wanted:
-                continue
-            query = model.objects.select_for_update() if lock else model.objects.all()
-            if name in self.CASELESS:
-                query = query.annotate(_key=Lower(name)).filter(_key__in=wanted)
-            else:
-                query = query.filter(**{f"{name}__in": wanted})
-            for instance in query.order_by("pk"):
-                self.found.setdefault((name, self._key(name, getattr(instance, name))), instance)
-
-    def _key(self, name: str, value: Any) -> str:
-        return str(value).lower() if name in self.CASELESS else str(value)
-
-    def find(self, ref: dict[str, Any]) -> Any:
-        for name in self.fields:
-            if ref.get(name):
-                found = self.found.get((name, self._key(name, ref[name])))
-                if found is not None:
-                    return found
-        return None
-
-    def add(self, instance: Any) -> None:
-        for name in self.fields:
-            value = getattr(instance, name, None)
-            if value:
-                self.found.setdefault((name, self._key(name, value)), instance)
-
 
 def _digest(name: str, value: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{name}\0{value}".encode(), digest_size=8).digest(), "big")
@@ -481,14 +362,3 @@ def _contact_ids(records: list[Record]) -> dict[tuple[str, str], int]:
             pairs = Contact.objects.filter(**{f"{name}__in": wanted}).values_list(name, "pk")
             found.update(((name, value), pk) for value, pk in pairs)
     return found
-
-
-def _validation_errors(error: ValidationError, record: Record) -> Iterator[CellError]:
-    if not hasattr(error, "error_dict"):
-        yield CellError("", error.code or "invalid", "; ".join(error.messages))
-        return
-    for name, problems in error.error_dict.items():
-        for problem in problems:
-            column = record.columns.get(name) or record.columns.get(f"account.{name}") or name
-            message = "; ".join(problem.messages)
-            yield CellError(column, problem.code or "invalid", message)

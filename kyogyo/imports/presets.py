@@ -92,6 +92,23 @@ HUBSPOT_COMPANIES: dict[str, Any] = {
     "prefix": {"external_id": "hubspot-company:"},
     "dates": ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"],
 }
+_HUBSPOT_DATES = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+# HubSpot's lifecycle stages → ours: the "Became a … Date" columns of the contacts export
+# (labels, and the internal names of an API export) become transitions in date order.
+# HubSpot has no SAL: an SQL passes through it. Subscriber, evangelist and "other" have no
+# stage of ours and are not mapped.
+HUBSPOT_LIFECYCLE = {
+    "Became a Lead Date": "lifecycle.lead",
+    "Became a Marketing Qualified Lead Date": "lifecycle.mql",
+    "Became a Sales Qualified Lead Date": "lifecycle.sql",
+    "Became an Opportunity Date": "lifecycle.opportunity",
+    "Became a Customer Date": "lifecycle.won",
+    "hs_lifecyclestage_lead_date": "lifecycle.lead",
+    "hs_lifecyclestage_marketingqualifiedlead_date": "lifecycle.mql",
+    "hs_lifecyclestage_salesqualifiedlead_date": "lifecycle.sql",
+    "hs_lifecyclestage_opportunity_date": "lifecycle.opportunity",
+    "hs_lifecyclestage_customer_date": "lifecycle.won",
+}
 HUBSPOT_CONTACTS: dict[str, Any] = {
     "columns": {
         "Record ID": "external_id",
@@ -106,9 +123,10 @@ HUBSPOT_CONTACTS: dict[str, Any] = {
         "Associated Company IDs": "account.external_id",  # several, ";"-separated: the first
         "Original Source": "source",
         "Create Date": "created_at",
+        **HUBSPOT_LIFECYCLE,
     },
     "prefix": {"external_id": "hubspot-contact:", "account.external_id": "hubspot-company:"},
-    "dates": ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"],
+    "dates": _HUBSPOT_DATES,
 }
 
 _SF_DATES = ["%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d"]
@@ -194,6 +212,154 @@ SALESFORCE_LEADS: dict[str, Any] = {
     "dates": _SF_DATES,
 }
 
+# The standard opportunity stages of Salesforce → our pipeline (ops/defaults.py PIPELINE).
+SALESFORCE_STAGES = {
+    "prospecting": "discovery",
+    "qualification": "discovery",
+    "needs analysis": "discovery",
+    "value proposition": "solution",
+    "id. decision makers": "solution",
+    "perception analysis": "solution",
+    "proposal/price quote": "proposal",
+    "negotiation/review": "negotiation",
+    "closed won": "closed_won",
+    "closed lost": "closed_lost",
+}
+SALESFORCE_OPPORTUNITIES: dict[str, Any] = {
+    "columns": {
+        "Opportunity ID": "external_id",
+        "Id": "external_id",
+        "Opportunity Name": "name",
+        "Name": "name",
+        "Account ID": "account.external_id",
+        "AccountId": "account.external_id",
+        "Account Name": "account.name",
+        "Contact ID": "contact.external_id",
+        "ContactId": "contact.external_id",
+        "Stage": "stage",
+        "StageName": "stage",
+        "Amount": "amount",
+        "Amount Currency": "currency",
+        "Opportunity Currency": "currency",
+        "CurrencyIsoCode": "currency",
+        "Probability (%)": "probability",
+        "Probability": "probability",
+        "Close Date": "expected_close",
+        "CloseDate": "expected_close",
+        "Created Date": "created_at",
+        "CreatedDate": "created_at",
+    },
+    "values": {"stage": SALESFORCE_STAGES},
+    # The standard export has no loss reason; give yours with a mapping that extends this preset.
+    "defaults": {"loss_reason": "no_decision"},
+    "prefix": {
+        "external_id": "salesforce:",
+        "account.external_id": "salesforce:",
+        "contact.external_id": "salesforce:",
+    },
+    "accounts": {"by": ["external_id", "name"], "create": True},
+    "contacts": {"by": ["external_id", "email"], "first_of_account": True},
+    "dates": _SF_DATES,
+}
+
+# The stages of HubSpot's default sales pipeline (export labels and internal values) → ours.
+HUBSPOT_STAGES = {
+    "appointment scheduled": "discovery",
+    "appointmentscheduled": "discovery",
+    "qualified to buy": "discovery",
+    "qualifiedtobuy": "discovery",
+    "presentation scheduled": "solution",
+    "presentationscheduled": "solution",
+    "decision maker bought-in": "proposal",
+    "decisionmakerboughtin": "proposal",
+    "contract sent": "negotiation",
+    "contractsent": "negotiation",
+    "closed won": "closed_won",
+    "closedwon": "closed_won",
+    "closed lost": "closed_lost",
+    "closedlost": "closed_lost",
+}
+HUBSPOT_DEALS: dict[str, Any] = {
+    "columns": {
+        "Record ID": "external_id",
+        "Deal Name": "name",
+        "Deal Stage": "stage",
+        "Amount": "amount",
+        "Currency": "currency",
+        "Close Date": "expected_close",
+        "Create Date": "created_at",
+        "Closed Lost Reason": "loss_note",
+        "Associated Company IDs": "account.external_id",
+        "Associated Company IDs (Primary)": "account.external_id",
+        "Associated Company": "account.name",
+        "Associated Contact IDs": "contact.external_id",
+    },
+    "values": {"stage": HUBSPOT_STAGES},
+    # "Closed Lost Reason" is free text: it is kept as the note of the loss.
+    "defaults": {"loss_reason": "no_decision"},
+    "prefix": {
+        "external_id": "hubspot-deal:",
+        "account.external_id": "hubspot-company:",
+        "contact.external_id": "hubspot-contact:",
+    },
+    "contacts": {"by": ["external_id", "email"], "first_of_account": True},
+    "dates": _HUBSPOT_DATES,
+}
+
+
+def _generic(*names: str) -> dict[str, str]:
+    """Field names as column names; ``account.x`` / ``contact.x`` / ``deal.x`` as ``account_x`` …"""
+    return {name.replace(".", "_"): name for name in names}
+
+
+GENERIC_DEALS: dict[str, Any] = {
+    "columns": _generic(
+        "external_id",
+        "name",
+        "amount",
+        "currency",
+        "stage",
+        "status",
+        "probability",
+        "expected_close",
+        "created_at",
+        "closed_at",
+        "owner",
+        "loss_reason",
+        "loss_note",
+        "account.external_id",
+        "account.domain",
+        "account.name",
+        "contact.external_id",
+        "contact.email",
+    ),
+}
+GENERIC_SUBSCRIPTIONS: dict[str, Any] = {
+    "columns": _generic(
+        "external_id",
+        "plan",
+        "mrr",
+        "currency",
+        "billing_period",
+        "starts_on",
+        "ends_on",
+        "event",
+        "occurred_on",
+        "deal.external_id",
+        "account.external_id",
+        "account.domain",
+        "account.name",
+        "contact.external_id",
+        "contact.email",
+    ),
+}
+GENERIC_NPS: dict[str, Any] = {
+    "columns": _generic("contact.external_id", "contact.email", "score", "comment", "answered_at"),
+}
+GENERIC_LIFECYCLE: dict[str, Any] = {
+    "columns": _generic("contact.external_id", "contact.email", "stage", "at", "reason", "note"),
+}
+
 GENERIC_ACTIVITIES: dict[str, Any] = {
     "columns": {
         "external_id": "external_id",
@@ -219,4 +385,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "salesforce-leads": SALESFORCE_LEADS,
     },
     "activities": {"generic": GENERIC_ACTIVITIES},
+    "deals": {
+        "generic": GENERIC_DEALS,
+        "hubspot-deals": HUBSPOT_DEALS,
+        "salesforce-opportunities": SALESFORCE_OPPORTUNITIES,
+    },
+    "subscriptions": {"generic": GENERIC_SUBSCRIPTIONS},
+    "nps": {"generic": GENERIC_NPS},
+    "lifecycle": {"generic": GENERIC_LIFECYCLE},
 }

@@ -68,8 +68,11 @@ def advance(
                 "stale",
                 f"the subject moved to {state.current!r} meanwhile (expected {expect_current!r})",
             )
-        if via != Transition.Via.HANDOFF:
-            _refuse_if_handoff_open(contact, state, stages)
+        # An import records history that already happened: a person waiting on a handoff
+        # moved on in the source system, so the move closes that handoff (below).
+        passed = None if via == Transition.Via.HANDOFF else _open_handoff_id(contact, state, stages)
+        if passed is not None and via not in (Transition.Via.HANDOFF, Transition.Via.IMPORT):
+            _refuse_handoff_open(state)
         planned = machine.plan(
             stages,
             state,
@@ -81,7 +84,12 @@ def advance(
             reason_id=reason.pk if reason else None,
             note=note,
         )
-        return write_transition(contact, milestone, state, planned, stages)
+        row = write_transition(contact, milestone, state, planned, stages)
+        if passed is not None and via == Transition.Via.IMPORT:
+            from kyogyo.handoffs.actions import close_by_import
+
+            close_by_import(passed, row, stages)
+        return row
 
 
 def check_inputs(
@@ -107,17 +115,25 @@ def check_inputs(
         raise JourneyError("reason_required", f"moving to {to_key!r} needs a reason code")
 
 
-def _refuse_if_handoff_open(contact: Contact, state: SubjectState, stages: StageModel) -> None:
+def _open_handoff_id(contact: Contact, state: SubjectState, stages: StageModel) -> int | None:
+    """The open handoff the subject waits on in its current (handoff) stage, if any."""
     from kyogyo.handoffs.models import Handoff
 
     if state.current is None or stages.get(state.current).hands_to_id is None:
-        return
-    if Handoff.objects.filter(subject=contact, status=Handoff.Status.OPEN).exists():
-        raise JourneyError(
-            "handoff_open",
-            f"the subject waits in {state.current!r} for the receiving team to accept or reject "
-            "the handoff; act on the handoff instead",
-        )
+        return None
+    return (
+        Handoff.objects.filter(subject=contact, status=Handoff.Status.OPEN)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _refuse_handoff_open(state: SubjectState) -> None:
+    raise JourneyError(
+        "handoff_open",
+        f"the subject waits in {state.current!r} for the receiving team to accept or reject "
+        "the handoff; act on the handoff instead",
+    )
 
 
 def write_transition(

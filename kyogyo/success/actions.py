@@ -67,8 +67,10 @@ def start_subscription(
     currency: str = "JPY",
     billing_period: str = Subscription.BillingPeriod.MONTHLY,
     deal: Deal | None = None,
+    external_id: str | None = None,
 ) -> Subscription:
-    """A new subscription; "reactivation" when the company had churned before, else "new"."""
+    """A new subscription; "reactivation" when the company had churned before, else "new".
+    ``external_id`` is its id in the billing system it came from (imports upsert by it)."""
     _check_mrr(mrr)
     if not plan:
         raise SubscriptionError("bad_plan", "a subscription needs a plan name")
@@ -87,6 +89,7 @@ def start_subscription(
         currency=currency,
         billing_period=billing_period,
         starts_on=starts_on,
+        external_id=external_id or None,
     )
     kind = SubscriptionChange.Kind.REACTIVATION if returning else SubscriptionChange.Kind.NEW
     SubscriptionChange.objects.create(

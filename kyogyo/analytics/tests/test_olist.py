@@ -1,27 +1,27 @@
 """The waterfall on real third-party data (Olist's marketing funnel, ../shared/datasets):
-8,000 MQLs, 842 of them won. The MQL → won waterfall by origin and by first-contact month
-must equal an independent pandas computation exactly.
-
-Until the importer exists, ``load_olist`` writes the journeys the way an import of
-lifecycle history will: one person per MQL (source = origin), entering MQL on the first
-contact date and won on the won date, as ``import`` transitions with their milestones. A
-deal won before its lead's first contact is refused (a journey's time cannot go
-backwards), as the importer will refuse it."""
+8,000 MQLs, 842 of them won. The files go in as they are, through ``kyogyo import`` with the
+example mappings (examples/mappings/olist-*.yaml, the worked example of docs/imports.md):
+one person per MQL (source = origin) entering MQL on the first contact date, and one won
+deal per closed deal, its person going on to won on the won date. The one deal won before
+its lead's first contact is refused (a journey's time cannot go backwards) and reported in
+the error file. The MQL → won waterfall by origin and by first-contact month must then
+equal an independent pandas computation exactly."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import hashlib
+import io
+import json
 import os
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from django.core.management import call_command
 
 from kyogyo.analytics.metrics import waterfall
 from kyogyo.analytics.spec import Spec
+from kyogyo.ops import invariants
 
 # The shared data sets live beside the project (../shared/datasets); a clone made elsewhere
 # on the same machine finds them at /work/shared, or wherever KYOGYO_DATASETS points.
@@ -35,68 +35,32 @@ DATA = next((p for p in _CANDIDATES if (p / "olist-marketing-funnel").is_dir()),
 )
 MQLS = DATA / "olist_marketing_qualified_leads_dataset.csv"
 DEALS = DATA / "olist_closed_deals_dataset.csv"
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 pytestmark = pytest.mark.skipif(not MQLS.exists(), reason="the Olist data set is not beside the project")
 
 
-def load_olist() -> dict[str, int]:
-    """Write the Olist MQLs and wins as journeys; returns counts of what was written/refused."""
-    from kyogyo.customers.models import Contact
-    from kyogyo.journey.models import Milestone, Stage, Transition
+MAPPINGS = Path(__file__).resolve().parents[3] / "examples" / "mappings"
 
-    stage_ids = dict(Stage.objects.values_list("key", "id"))
-    with DEALS.open(newline="", encoding="utf-8") as handle:
-        won_at = {
-            row["mql_id"]: dt.datetime.strptime(row["won_date"], "%d-%m-%Y %H:%M").replace(tzinfo=TOKYO)
-            for row in csv.DictReader(handle)
-        }
-    contacts, journeys, refused = [], [], 0
-    with MQLS.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            first = dt.datetime.strptime(row["first_contact_date"], "%d-%m-%Y").replace(tzinfo=TOKYO)
-            steps = [("mql", first)]
-            won = won_at.get(row["mql_id"])
-            if won is not None and won >= first:
-                steps.append(("won", won))
-            elif won is not None:
-                refused += 1
-            contacts.append(Contact(external_id=row["mql_id"], source=row["origin"], created_at=first))
-            journeys.append(steps)
-    Contact.objects.bulk_create(contacts, batch_size=2000)
-    ids = dict(Contact.objects.filter(external_id__isnull=False).values_list("external_id", "id"))
-    transitions, milestones = [], []
-    for contact, steps in zip(contacts, journeys, strict=True):
-        subject_id = ids[contact.external_id]
-        previous, last_hash = None, ""
-        for seq, (key, at) in enumerate(steps, start=1):
-            last_hash = hashlib.md5(f"{last_hash}|{subject_id}|{seq}|{key}|{at}".encode()).hexdigest()
-            transitions.append(
-                Transition(
-                    subject_id=subject_id,
-                    seq=seq,
-                    from_stage_id=previous,
-                    to_stage_id=stage_ids[key],
-                    at=at,
-                    via=Transition.Via.IMPORT,
-                    hash=last_hash,
-                )
-            )
-            previous = stage_ids[key]
-        milestones.append(
-            Milestone(
-                subject_id=subject_id,
-                current_stage_id=previous,
-                current_since=steps[-1][1],
-                first_entered={k: at.astimezone(dt.UTC).isoformat() for k, at in steps},
-                entries={k: 1 for k, _ in steps},
-                transition_count=len(steps),
-                last_hash=last_hash,
-            )
-        )
-    Transition.objects.bulk_create(transitions, batch_size=2000)
-    Milestone.objects.bulk_create(milestones, batch_size=2000)
-    return {"people": len(contacts), "won": sum(len(s) == 2 for s in journeys), "refused": refused}
+
+def import_file(kind: str, path: Path, mapping: str) -> dict:
+    out = io.StringIO()
+    call_command(
+        "import",
+        kind,
+        str(path),
+        "--mapping",
+        str(MAPPINGS / mapping),
+        "--format",
+        "json",
+        "--quiet",
+        stdout=out,
+    )
+    return json.loads(out.getvalue())
+
+
+def error_lines(result: dict) -> list[dict[str, str]]:
+    with open(result["error_file"], encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def pandas_waterfall(by: str) -> pd.DataFrame:
@@ -113,28 +77,38 @@ def pandas_waterfall(by: str) -> pd.DataFrame:
     return table.sort_index()
 
 
-@pytest.fixture
-def olist(defaults, analytics):
-    counts = load_olist()
-    return counts, analytics()
+def test_the_olist_files_import_as_they_are_and_the_waterfall_matches_pandas(
+    defaults, analytics, settings, tmp_path
+):
+    settings.KYOGYO_IMPORT_DIR = tmp_path / "imports"
+    mqls = import_file("contacts", MQLS, "olist-mqls.yaml")
+    deals = import_file("deals", DEALS, "olist-closed-deals.yaml")
 
+    assert (mqls["created"], mqls["errors"]) == (8000, 0)
+    assert (deals["created"], deals["errors"]) == (841, 1)
+    [refused] = error_lines(deals)
+    # line 669: mql b91cf881… first contacted on 08-03-2018, won on 06-03-2018 19:38
+    assert (refused["line"], refused["column"], refused["code"]) == ("669", "won_date", "time_backwards")
+    assert refused["mql_id"] == "b91cf8812365f50ff4bda4bcd6206b05"
+    report = invariants.check()
+    assert report.ok, report.violations
 
-def test_the_olist_data_loads_with_the_one_backwards_win_refused(olist):
-    counts, _ = olist
-    assert counts == {"people": 8000, "won": 841, "refused": 1}
+    context = analytics()
+    for dimension, column in (("source", "origin"), ("month", "month")):
+        spec = Spec(by=(dimension,), options={"stages": ["mql", "won"]})
+        result = waterfall.compute(context, spec).as_dict()
+        # month slices hold each stage's own entry month: months with only wins have no MQL row
+        ours = {s["key"]: s["stages"][0] for s in result["slices"] if s["stages"][0]["entered"]}
+        expected = pandas_waterfall(column)
+        assert sorted(ours) == sorted(expected.index), dimension
+        for key, row in expected.iterrows():
+            mql = ours[key]
+            assert (mql["entered"], mql["advanced"]) == (int(row["entered"]), int(row["advanced"])), key
+            assert mql["conversion"]["value"] == round(int(row["advanced"]) / int(row["entered"]), 4), key
+        totals = result["stages"][0]
+        assert (totals["entered"], totals["advanced"]) == (8000, int(expected["advanced"].sum()))
+    assert int(pandas_waterfall("origin")["advanced"].sum()) == 841
 
-
-@pytest.mark.parametrize(("dimension", "column"), [("source", "origin"), ("month", "month")])
-def test_mql_to_won_by_origin_and_month_matches_pandas(olist, dimension, column):
-    _, context = olist
-    result = waterfall.compute(context, Spec(by=(dimension,), options={"stages": ["mql", "won"]})).as_dict()
-    # month slices hold each stage's own entry month: months with only wins have no MQL row
-    ours = {s["key"]: s["stages"][0] for s in result["slices"] if s["stages"][0]["entered"]}
-    expected = pandas_waterfall(column)
-    assert sorted(ours) == sorted(expected.index)
-    for key, row in expected.iterrows():
-        mql = ours[key]
-        assert (mql["entered"], mql["advanced"]) == (int(row["entered"]), int(row["advanced"])), key
-        assert mql["conversion"]["value"] == round(int(row["advanced"]) / int(row["entered"]), 4), key
-    totals = result["stages"][0]
-    assert (totals["entered"], totals["advanced"]) == (8000, int(expected["advanced"].sum()))
+    # Importing the same files again changes nothing.
+    again = import_file("deals", DEALS, "olist-closed-deals.yaml")
+    assert (again["created"], again["updated"], again["unchanged"], again["errors"]) == (0, 0, 841, 1)

@@ -3,7 +3,6 @@ per-row errors, idempotent re-runs, dry runs and resuming after a crash."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -16,6 +15,7 @@ from django.utils.timezone import localtime
 from kyogyo.customers.models import Account, Contact
 from kyogyo.imports.actions import InjectedCrash
 from kyogyo.imports.models import ImportRun
+from kyogyo.imports.tests.files import error_rows, run, write_csv
 from kyogyo.journey.models import Milestone
 
 ACCOUNT_HEADER = [
@@ -39,29 +39,6 @@ CONTACT_HEADER = [
     "account_name",
     "account_domain",
 ]
-
-
-@pytest.fixture(autouse=True)
-def import_dir(settings, tmp_path):
-    settings.KYOGYO_IMPORT_DIR = tmp_path / "imports"
-    return settings.KYOGYO_IMPORT_DIR
-
-
-def run(kind: str, path: Path, *args: str) -> dict:
-    out = io.StringIO()
-    call_command("import", kind, str(path), *args, "--format", "json", "--quiet", stdout=out)
-    return json.loads(out.getvalue())
-
-
-def write_csv(
-    path: Path, header: list[str], rows: list[list[str]], *, encoding="utf-8", newline="\n"
-) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=newline)
-    writer.writerow(header)
-    writer.writerows(rows)
-    path.write_bytes(buffer.getvalue().encode(encoding))
-    return path
 
 
 def account_rows(n: int) -> list[list[str]]:
@@ -95,11 +72,6 @@ def contact_rows(n: int) -> list[list[str]]:
         ]
         for i in range(1, n + 1)
     ]
-
-
-def error_rows(path: str) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 # ------------------------------------------------------------------ broken rows
@@ -465,10 +437,11 @@ def test_text_output_and_help(db, tmp_path, capsys):
 
 @pytest.mark.parametrize("example", sorted((Path(__file__).parents[3] / "examples" / "mappings").iterdir()))
 def test_example_mappings_load(example):
+    import yaml
+
     from kyogyo.imports.mappings import load_mapping
 
-    data = example.read_text(encoding="utf-8")
-    kind = "accounts" if '"accounts"' in data or "kind: accounts" in data else "contacts"
+    kind = yaml.safe_load(example.read_text(encoding="utf-8"))["kind"]  # JSON is YAML too
     assert load_mapping(kind, path=example).columns
 
 

@@ -1,4 +1,4 @@
-"""kyogyo import KIND FILE: bring accounts or contacts in from CSV or XLSX."""
+"""kyogyo import KIND FILE: bring records in from a CSV or XLSX file."""
 
 from __future__ import annotations
 
@@ -17,24 +17,48 @@ from kyogyo.ops.progress import reporter
 
 class Command(BaseCommand):
     help = (
-        "Import accounts, contacts or activities from a CSV (UTF-8 or Shift_JIS) or XLSX file with a preset or a "
-        "mapping file; upserts by external id or email, reports bad rows in an error file, resumes an "
-        "interrupted run of the same file. See docs/imports.md."
+        "Import accounts, contacts (with their lifecycle dates), activities, deals, subscriptions "
+        "(and their MRR changes, renewals, churn), NPS answers or lifecycle history from a CSV "
+        "(UTF-8 with or without BOM, or Shift_JIS/CP932) or XLSX file, with a preset or a mapping "
+        "file. Every valid row goes in exactly once (upsert by external id or email; re-running "
+        "the file changes nothing), bad rows go to an error file, an interrupted run of the same "
+        "file resumes. See docs/imports.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=KINDS, help="what the rows are")
+        parser.add_argument("kind", choices=KINDS, help=f"what the rows are: {', '.join(KINDS)}")
         parser.add_argument("file", type=Path, help="the CSV or XLSX file")
         how = parser.add_mutually_exclusive_group(required=True)
         presets = sorted({name for table in PRESETS.values() for name in table})
         how.add_argument("--preset", help=f"a built-in mapping: {', '.join(presets)}")
-        how.add_argument("--mapping", type=Path, help="a mapping file (YAML or JSON)")
-        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        how.add_argument(
+            "--mapping",
+            type=Path,
+            help="a mapping file (YAML or JSON; may extend a preset with 'preset: NAME')",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check and count as a real run would, write nothing but the error file",
+        )
         parser.add_argument("--encoding", help="the CSV's encoding (default: detected, UTF-8 or cp932)")
-        parser.add_argument("--batch-size", type=int, help="rows per transaction (default 500)")
-        parser.add_argument("--errors", type=Path, help="where to write the error file")
-        parser.add_argument("--format", choices=["text", "json"], default="text")
-        parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            help="rows per transaction, the unit a crashed run resumes after (default 500)",
+        )
+        parser.add_argument(
+            "--errors",
+            type=Path,
+            help="where to write the error file (default: KYOGYO_IMPORT_DIR/run-N-errors.csv)",
+        )
+        parser.add_argument(
+            "--format",
+            choices=["text", "json"],
+            default="text",
+            help="json: the counts and the error file's path",
+        )
+        parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
     def handle(self, *args, **options) -> None:
         if options["batch_size"] is not None and options["batch_size"] < 1:
