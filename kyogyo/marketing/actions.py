@@ -20,7 +20,7 @@ from django.utils import timezone
 from kyogyo.customers.models import Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
-from kyogyo.journey.models import Milestone, Transition
+from kyogyo.journey.models import Transition
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
 from kyogyo.org.models import User
 from kyogyo.scoring.engine import add_touch
@@ -166,9 +166,7 @@ def record_activities(
             ]
         )
         contacts = _fold_into_scores([i for _, i in valid], book)
-        latest = _latest_by_contact([i for _, i in valid])
-        result.transitions = _start_journeys(contacts, [i for _, i in valid], book)
-        result.transitions += journey_actions.apply_rules(contacts, book=book, at_of=latest)
+        result.transitions = _move_journeys(contacts, [i for _, i in valid], book)
     return result
 
 
@@ -288,21 +286,23 @@ def _save_scores(contacts: Sequence[Contact]) -> None:
         )
 
 
-def _start_journeys(
+def _move_journeys(
     contacts: Sequence[Contact], items: Sequence[ActivityInput], book: rulebook.RuleBook
 ) -> list[Transition]:
-    """A person's first touch starts their journey in the entry stage."""
-    started = set(
-        Milestone.objects.filter(subject_id__in=[c.pk for c in contacts]).values_list("subject_id", flat=True)
-    )
+    """A person's first touch starts their journey in the entry stage; then the stage rules
+    judge everyone touched at the time of their latest touch. One batch of moves (the
+    contacts are locked): the journey starts first, then the rule moves."""
+    batch = journey_actions.JourneyBatch.load([c.pk for c in contacts], book.stages)
     first: dict[int, dt.datetime] = {}
     for item in items:
-        if item.contact_id not in started and (
+        if item.contact_id not in batch.milestones and (
             item.contact_id not in first or item.occurred_at < first[item.contact_id]
         ):
             first[item.contact_id] = item.occurred_at
     by_id = {c.pk: c for c in contacts}
-    return [
-        journey_actions.start_journey(by_id[cid], at=at, stages=book.stages)
-        for cid, at in sorted(first.items())
-    ]
+    for cid, at in sorted(first.items()):
+        batch.advance(by_id[cid], book.stages.entry_key, at=at, via=Transition.Via.SYSTEM)
+    latest = _latest_by_contact(items)
+    touches = journey_actions.touches_within(contacts, latest, book)
+    batch.run_rules(contacts, latest, book, touches=touches)
+    return batch.write()
