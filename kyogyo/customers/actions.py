@@ -128,10 +128,10 @@ def create_contacts(
     if start_journey:
         via = Transition.Via.USER if actor else Transition.Via.SYSTEM
         batch = journey_actions.JourneyBatch.for_new(book.stages)
-        for contact in contacts:
+        for contact in contacts:  # person by person, as one by one: the rows keep their order
             batch.advance(contact, book.stages.entry_key, at=contact.created_at, via=via, actor=actor)
-        # A new person has no activities yet: the rules have nothing to count.
-        batch.run_rules(contacts, {c.pk: c.created_at for c in contacts}, book, touches={})
+            # A new person has no activities yet: the rules have nothing to count.
+            batch.run_rules([contact], {contact.pk: contact.created_at}, book, touches={})
         batch.write()
     return contacts
 
