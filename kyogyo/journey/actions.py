@@ -199,7 +199,7 @@ def apply_rules(
     times = {c.pk: (at_of or {}).get(c.pk, now) for c in contacts}
     with transaction.atomic():
         batch = JourneyBatch.load([c.pk for c in contacts], book.stages)
-        batch.run_rules(contacts, times, book, touches=touches_within(contacts, times, book))
+        batch.run_rules(contacts, times, book)
         return batch.write()
 
 
@@ -213,6 +213,17 @@ def touches_within(
     return rulebook.touches_for([c.pk for c in contacts], since, max(times.values()))
 
 
+class _Chain:
+    """One subject's run of rule moves: its rule facts (unchanged while the rules run) and
+    how many moves it made."""
+
+    def __init__(self, contact: Contact) -> None:
+        self.contact = contact
+        self.fields = rulebook.contact_fields(contact)
+        self.texts: dict[str, str] = {}
+        self.moves = 0
+
+
 class JourneyBatch:
     """Stage changes of many subjects, planned in memory with the pure machine and written in a
     handful of set-based queries: for each subject exactly the rows ``advance`` would write,
@@ -221,7 +232,8 @@ class JourneyBatch:
 
     ``load`` reads the subjects' milestones; ``write`` then locks the subjects that move and
     leaves out any whose milestones changed meanwhile (as ``advance``'s ``expect_current`` would).
-    ``for_new`` is for subjects created in this transaction: nobody else can move them yet."""
+    ``for_locked`` is for subjects the caller has locked already, ``for_new`` for subjects
+    created in this transaction: nobody else can move them."""
 
     def __init__(self, stages: StageModel, milestones: Mapping[int, Milestone], *, recheck: bool) -> None:
         self.stages = stages
@@ -238,6 +250,11 @@ class JourneyBatch:
     @classmethod
     def for_new(cls, stages: StageModel) -> JourneyBatch:
         return cls(stages, {}, recheck=False)
+
+    @classmethod
+    def for_locked(cls, stages: StageModel, milestones: Mapping[int, Milestone]) -> JourneyBatch:
+        """Subjects the caller has locked, with the milestones read after locking them."""
+        return cls(stages, milestones, recheck=False)
 
     def state(self, subject_id: int) -> SubjectState:
         state = self.states.get(subject_id)
@@ -285,35 +302,66 @@ class JourneyBatch:
         times: Mapping[int, dt.datetime],
         book: rulebook.RuleBook,
         *,
-        touches: Mapping[int, Sequence[tuple[str, dt.datetime]]],
+        touches: Mapping[int, Sequence[tuple[str, dt.datetime]]] | None = None,
     ) -> None:
         """Plan the rule moves of ``contacts``, each judged at ``times[pk]``: up to
-        ``MAX_RULE_CHAIN`` moves in a row, stopping at a stage that hands on."""
+        ``MAX_RULE_CHAIN`` moves in a row, stopping at a stage that hands on. ``touches`` are
+        each contact's activities within the rules' window; without them, they are read only
+        for the contacts whose rules get as far as counting activities (one query)."""
         if not book.rules:
             return
-        for contact in contacts:
-            at, own = times[contact.pk], touches.get(contact.pk, ())
-            fields = rulebook.contact_fields(contact)  # unchanged while the rules run
-            texts: dict[str, str] = {}
-            for _ in range(MAX_RULE_CHAIN):
+        first = len(self.planned)
+        chains = {c.pk: _Chain(c) for c in contacts}
+        waiting = [
+            chain
+            for chain in chains.values()
+            if not self._follow(chain, times[chain.contact.pk], book, None if touches is None else touches)
+        ]
+        if waiting:
+            read = touches_within(
+                [w.contact for w in waiting], {w.contact.pk: times[w.contact.pk] for w in waiting}, book
+            )
+            for chain in waiting:
+                self._follow(chain, times[chain.contact.pk], book, read)
+            # One by one, each subject's moves follow each other, subjects in the given order.
+            order = {pk: n for n, pk in enumerate(chains)}
+            self.planned[first:] = sorted(self.planned[first:], key=lambda move: order[move[0].pk])
+
+    def _follow(
+        self,
+        chain: _Chain,
+        at: dt.datetime,
+        book: rulebook.RuleBook,
+        touches: Mapping[int, Sequence[tuple[str, dt.datetime]]] | None,
+    ) -> bool:
+        """Move ``chain``'s subject while rules match; False if the activities are needed and
+        were not read (the chain goes on from there once they are)."""
+        contact = chain.contact
+        own = None if touches is None else touches.get(contact.pk, ())
+        while chain.moves < MAX_RULE_CHAIN:
+            try:
                 rule = rulebook.next_rule_move(
-                    book, contact, self.state(contact.pk), own, at, fields=fields, texts=texts
+                    book, contact, self.state(contact.pk), own, at, fields=chain.fields, texts=chain.texts
                 )
-                if rule is None:
+            except rulebook.TouchesNotRead:
+                return False
+            if rule is None:
+                break
+            try:
+                self.advance(
+                    contact,
+                    rule.to_key,
+                    at=at,
+                    via=Transition.Via.RULE,
+                    rule_version_id=rule.version_id,
+                    reason=self._reason(rule.reason_id),
+                )
+            except JourneyError as exc:
+                if exc.code == "handoff_open":
                     break
-                try:
-                    self.advance(
-                        contact,
-                        rule.to_key,
-                        at=at,
-                        via=Transition.Via.RULE,
-                        rule_version_id=rule.version_id,
-                        reason=self._reason(rule.reason_id),
-                    )
-                except JourneyError as exc:
-                    if exc.code == "handoff_open":
-                        break
-                    raise
+                raise
+            chain.moves += 1
+        return True
 
     def _reason(self, reason_id: int | None) -> ReasonCode | None:
         if reason_id is None:

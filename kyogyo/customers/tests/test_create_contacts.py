@@ -27,11 +27,18 @@ from kyogyo.webhooks.models import Delivery
 
 WRITTEN: list[type[models.Model]] = [Contact, Transition, Milestone, Handoff, RoutingCursor, Delivery]
 # Columns holding ids of rows written in the run, and the table they point into.
-REFERENCES = {
+REFERENCES: dict[str, type[models.Model] | None] = {
     "id": None,  # the row's own table
     "subject_id": Contact,
     "transition_id": Transition,
     "resolution_id": Transition,
+}
+
+# Ids in a webhook event's data.
+EVENT_IDS: dict[str, type[models.Model]] = {
+    "transition_id": Transition,
+    "handoff_id": Handoff,
+    "subject_id": Contact,
 }
 
 
@@ -132,13 +139,9 @@ def written(since: dict[type[models.Model], int]) -> dict[str, list]:
                 row.pop("event_id"), row.pop("created_at"), row.pop("next_attempt_at")
                 body.pop("id"), body.pop("time")
                 data = body["data"]
-                for key, target in (
-                    ("transition_id", Transition),
-                    ("handoff_id", Handoff),
-                    ("subject_id", Contact),
-                ):
+                for key, table in EVENT_IDS.items():
                     if key in data:
-                        data[key] = rank[target][data[key]]
+                        data[key] = rank[table][data[key]]
                 row["body"] = body
             out.append(row)
         dumped[model.__name__] = out
