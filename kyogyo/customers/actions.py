@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from kyogyo.customers.models import Account, Contact
@@ -17,6 +19,8 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
 from kyogyo.org.models import User
 from kyogyo.scoring.actions import fit_score_of, rescore_fit
+
+RecordT = TypeVar("RecordT", Account, Contact)
 
 ACCOUNT_FIELDS = {"name", "domain", "industry", "employee_count", "country", "segment", "kind", "external_id"}
 CONTACT_FIELDS = {
@@ -97,31 +101,85 @@ def create_contact(
     return contact
 
 
-class ContactErrors(ValueError):
-    """Rows of ``create_contacts`` that cannot be created, by their index in the rows."""
+# ---------------------------------------------------------------- many at once
+#
+# The batch forms of create_account and create_contact write the same rows in a few
+# set-based queries. A row is either the keyword arguments the one-by-one action takes
+# (``at`` included), checked in full, or an unsaved record from ``new_account`` or an earlier
+# check, whose own fields were checked already: only the database part is checked again.
+
+
+class RowErrors(ValueError):
+    """Rows of a batch that cannot be written, by their index in the batch."""
 
     def __init__(self, errors: dict[int, ValidationError]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"row {i}: {'; '.join(e.messages)}" for i, e in sorted(errors.items())))
 
 
+@dataclass
+class Checked(Generic[RecordT]):
+    """Rows as ``check_accounts``/``check_contacts`` found them: the unsaved record of each
+    valid row (``None`` where the row is refused) and the errors of the refused rows."""
+
+    records: list[RecordT | None]
+    errors: dict[int, ValidationError]
+
+    @property
+    def valid(self) -> list[RecordT]:
+        return [r for r in self.records if r is not None]
+
+
+def new_account(*, at: dt.datetime | None = None, **values: Any) -> Account:
+    """An unsaved company, checked as ``create_account`` checks one except for what needs the
+    database (its external id is free): ``create_accounts`` checks that for many at once."""
+    account = Account(created_at=at or timezone.now())
+    _assign(account, ACCOUNT_FIELDS, values)
+    account.full_clean(validate_unique=False)
+    return account
+
+
+def check_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> Checked[Account]:
+    return _check(Account, ACCOUNT_FIELDS, rows)
+
+
+@transaction.atomic
+def create_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> list[Account]:
+    """``create_account`` for many companies at once. Raises ``RowErrors`` naming every row
+    ``create_account`` would refuse (each judged as if the valid rows before it were
+    created); nothing is written then."""
+    checked = check_accounts(rows)
+    if checked.errors:
+        raise RowErrors(checked.errors)
+    return Account.objects.bulk_create(checked.valid)
+
+
+def check_contacts(rows: Sequence[Mapping[str, Any] | Contact]) -> Checked[Contact]:
+    """Unsaved people of ``rows``, each checked as ``create_contact`` checks one — the same
+    codes and messages, in the same order — with the database's part (companies and owners
+    exist, emails and external ids are free) in one query per field for all rows. A company
+    not saved yet is taken as one that will be."""
+    return _check(Contact, CONTACT_FIELDS, rows)
+
+
 @transaction.atomic
 def create_contacts(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any] | Contact],
     *,
     actor: User | None = None,
     start_journey: bool = True,
     book: rulebook.RuleBook | None = None,
 ) -> list[Contact]:
-    """``create_contact`` for many people at once, in a few set-based queries: each row holds
-    the keyword arguments ``create_contact`` would get (``at`` included, default now), and the
-    same rows are written — fit scores, journeys started, stage rules and the handoffs they
-    open, events after commit. Raises ``ContactErrors`` naming every row that
-    ``create_contact`` would refuse (each judged as if the valid rows before it were created);
-    nothing is written then."""
-    now = timezone.now()
-    contacts = _new_contacts(rows, now)
+    """``create_contact`` for many people at once, in a few set-based queries: the same rows —
+    fit scores, journeys started, stage rules and the handoffs they open, events after commit —
+    in the same order. Raises ``RowErrors`` naming every row ``create_contact`` would refuse
+    (each judged as if the valid rows before it were created); nothing is written then."""
+    checked = check_contacts(rows)
+    if checked.errors:
+        raise RowErrors(checked.errors)
+    contacts = checked.valid
     book = book or rulebook.load()
+    now = timezone.now()
     for contact in contacts:  # what rescore_fit would store right after the insert
         contact.fit_score = fit_score_of(contact, book=book, at=now)
     Contact.objects.bulk_create(contacts)
@@ -136,78 +194,90 @@ def create_contacts(
     return contacts
 
 
-def _new_contacts(rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> list[Contact]:
-    """Unsaved, validated people of ``rows``: ``full_clean`` row by row, with its database part
-    (do the company and owner exist, are the email and external id free) in one query per
-    field for all rows."""
-    contacts: list[Contact] = []
+def _check(
+    model: type[RecordT], allowed: set[str], rows: Sequence[Mapping[str, Any] | RecordT]
+) -> Checked[RecordT]:
+    """``full_clean`` row by row (only for rows given as values), then its database part for
+    all rows at once."""
+    now = timezone.now()
+    records: list[RecordT] = []
     errors: dict[int, dict[str, list[ValidationError]]] = {}
     unknown: dict[int, dict[str, list[ValidationError]]] = {}
+    references = [f.name for f in model._meta.concrete_fields if f.is_relation]
     for index, row in enumerate(rows):
+        if isinstance(row, model):
+            records.append(row)
+            continue
+        assert isinstance(row, Mapping)
         values = dict(row)
-        at = values.pop("at", None) or now
-        _normalise_email(values)
-        contact = Contact(created_at=at)
-        contacts.append(contact)
+        record = model(created_at=values.pop("at", None) or now)
+        records.append(record)
+        if model is Contact:
+            _normalise_email(values)
         try:
-            _assign(contact, CONTACT_FIELDS, values)
+            _assign(record, allowed, values)
         except ValidationError as error:  # unknown fields: nothing else is checked
             unknown[index] = error.update_error_dict({})
             continue
         try:
-            contact.full_clean(exclude=REFERENCES, validate_unique=False)
+            record.full_clean(exclude=references, validate_unique=False)
         except ValidationError as error:
             errors[index] = error.update_error_dict({})
-    _check_references(contacts, errors, skip=unknown.keys())
-    _check_unique(contacts, errors, skip=unknown.keys())
+    _check_references(records, errors, skip=unknown.keys())
+    _check_unique(records, errors, skip=unknown.keys())
     errors.update(unknown)
-    if errors:
-        raise ContactErrors({i: ValidationError(_in_field_order(e)) for i, e in sorted(errors.items())})
-    return contacts
-
-
-REFERENCES = ["account", "owner"]
-UNIQUE = ["email", "external_id"]
+    refused = {i: ValidationError(_in_field_order(model, e)) for i, e in sorted(errors.items())}
+    return Checked([None if i in refused else r for i, r in enumerate(records)], refused)
 
 
 def _check_references(
-    contacts: list[Contact], errors: dict[int, dict[str, list]], *, skip: Collection[int]
+    records: Sequence[Model], errors: dict[int, dict[str, list]], *, skip: Collection[int]
 ) -> None:
     """A company or owner that does not exist, with Django's own message."""
-    for field in (Contact.account.field, Contact.owner.field):
+    if not records:
+        return
+    for field in records[0]._meta.concrete_fields:
+        if not field.is_relation:
+            continue
         name = field.name
-        ids = {getattr(c, field.attname) for c in contacts} - {None}
-        known = _existing(field.related_model._base_manager.all(), "pk", ids)
-        for index, contact in enumerate(contacts):
-            value = getattr(contact, field.attname)
+        ids = {getattr(r, field.attname) for r in records} - {None}
+        related = field.related_model
+        assert isinstance(related, type)
+        known = _existing(related._base_manager.all(), "pk", ids)
+        for index, record in enumerate(records):
+            value = getattr(record, field.attname)
             if index in skip or value is None or value in known or name in errors.get(index, {}):
                 continue
             try:
-                field.validate(value, contact)
+                field.validate(value, record)
             except ValidationError as error:
                 errors.setdefault(index, {})[name] = error.error_list
 
 
 def _check_unique(
-    contacts: list[Contact], errors: dict[int, dict[str, list]], *, skip: Collection[int]
+    records: Sequence[Model], errors: dict[int, dict[str, list]], *, skip: Collection[int]
 ) -> None:
-    """An email or external id already taken, in the database or by a valid earlier row (as
-    ``create_contact`` one by one would find it); fields already in error are not checked."""
+    """A unique value already taken, in the database or by a valid earlier row (as the
+    one-by-one action would find it); fields already in error are not checked."""
+    if not records:
+        return
+    model = type(records[0])
+    unique = [f.name for f in model._meta.concrete_fields if f.unique and not f.primary_key]
     taken = {
-        name: _existing(Contact.objects.all(), name, {getattr(c, name) for c in contacts} - {None})
-        for name in UNIQUE
+        name: _existing(model._default_manager.all(), name, {getattr(r, name) for r in records} - {None})
+        for name in unique
     }
-    for index, contact in enumerate(contacts):
+    for index, record in enumerate(records):
         if index in skip:
             continue
         found = errors.get(index, {})
-        for name in UNIQUE:
-            value = getattr(contact, name)
+        for name in unique:
+            value = getattr(record, name)
             if value is not None and name not in found and value in taken[name]:
-                errors.setdefault(index, {})[name] = [contact.unique_error_message(Contact, (name,))]
+                errors.setdefault(index, {})[name] = [record.unique_error_message(model, (name,))]
         if index not in errors:
-            for name in UNIQUE:
-                taken[name].add(getattr(contact, name))
+            for name in unique:
+                taken[name].add(getattr(record, name))
 
 
 def _existing(query: Any, name: str, values: set[Any]) -> set[Any]:
@@ -220,9 +290,9 @@ def _existing(query: Any, name: str, values: set[Any]) -> set[Any]:
     return found
 
 
-def _in_field_order(errors: dict[str, list]) -> dict[str, list]:
+def _in_field_order(model: type[Model], errors: dict[str, list]) -> dict[str, list]:
     """``full_clean``'s order: field errors by field, then uniqueness errors."""
-    order = {f.name: i for i, f in enumerate(Contact._meta.concrete_fields)}
+    order = {f.name: i for i, f in enumerate(model._meta.concrete_fields)}
 
     def key(item: tuple[str, list]) -> tuple[bool, int]:
         name, problems = item

@@ -273,6 +273,8 @@ class _Importer:
     def apply(self, batch: list[Row], errors: ErrorFile) -> dict[str, int]:
         if self.kind == "activities":
             return self._apply_activities(batch, errors)
+        if self.kind == "contacts":
+            return self._apply_contacts(batch, errors)
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "errors": 0}
         self.book = rulebook.load() if self.kind == "contacts" else None
         records = [(row, self.remember(row)) for row in batch]
@@ -349,6 +351,119 @@ class _Importer:
                 for cell_error in record.errors:
                     errors.add(row.line, cell_error, row.cells)
         return counts
+
+    def _apply_contacts(self, batch: list[Row], errors: ErrorFile) -> dict[str, int]:
+        """People already known are updated row by row, as ``apply`` does; then the new people
+        of the batch are checked row by row and created together (``create_contacts``), with
+        the companies they bring (``create_accounts``). Errors stay per row, in line order."""
+        counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "errors": 0}
+        self.book = rulebook.load()
+        records = [(row, self.remember(row)) for row in batch]
+        valid = [record for _, record in records if not record.errors]
+        self.records = _Index(Contact, self.mapping.match, [r.values for r in valid], lock=True)
+        self.accounts = _Index(Account, self.mapping.account_by, [r.account for r in valid], lock=False)
+        new = [record for record in valid if self.records.find(record.values) is None]
+        fresh = {id(record) for record in new}
+        for record in valid:
+            if id(record) not in fresh and (outcome := self._apply_row(record)):
+                counts[outcome] += 1
+        counts[CREATED] += self._create_new(new)
+        for row, record in records:
+            if record.errors:
+                counts["errors"] += 1
+                for problem in record.errors:
+                    errors.add(row.line, problem, row.cells)
+        return counts
+
+    def _apply_row(self, record: Record) -> str | None:
+        """One row in a savepoint of its own; its outcome, or None when it is refused."""
+        self.made = []
+        self.touched = None
+        try:
+            with transaction.atomic():
+                outcome = self._upsert(record)
+        except ValidationError as error:
+            record.errors.extend(_validation_errors(error, record))
+        except (IntegrityError, DatabaseError) as error:
+            record.errors.append(CellError("", "conflict", str(error).splitlines()[0][:300]))
+        else:
+            for index, instance in self.made:
+                index.add(instance)
+            return outcome
+        if self.touched is not None:  # the failed update changed it in memory only
+            self.touched.refresh_from_db()
+        return None
+
+    def _create_new(self, new: list[Record]) -> int:
+        """The batch's new people, checked as ``create_contact`` checks them and created
+        together; returns how many. Should the database refuse the lot (another process took a
+        key meanwhile), they go one by one instead, each with its own outcome."""
+        rows: list[tuple[Record, dict[str, Any]]] = []
+        for record in new:
+            try:
+                rows.append((record, self._contact_values(record)))
+            except ValidationError as error:
+                record.errors.extend(_validation_errors(error, record))
+        checked = customer_actions.check_contacts([values for _, values in rows])
+        people = []
+        for index, ((record, _), contact) in enumerate(zip(rows, checked.records, strict=True)):
+            if contact is None:
+                record.errors.extend(_validation_errors(checked.errors[index], record))
+            else:
+                people.append((record, contact))
+        try:
+            with transaction.atomic():
+                people = self._create_companies(people)
+                customer_actions.create_contacts([contact for _, contact in people], book=self.book)
+        except (customer_actions.RowErrors, IntegrityError, DatabaseError):
+            # Forget the companies that were not created, then row by row.
+            self.accounts = _Index(
+                Account, self.mapping.account_by, [r.account for r, _ in people], lock=False
+            )
+            return sum(self._apply_row(record) == CREATED for record, _ in people)
+        return len(people)
+
+    def _contact_values(self, record: Record) -> dict[str, Any]:
+        """``create_contact``'s arguments for a new person's row: the owner and the company found,
+        or a company made for it (unsaved, its fields checked) when the mapping creates them."""
+        values: dict[str, Any] = {"at": record.at, **record.values}
+        if "owner" in values:
+            values["owner"] = self._owner(values["owner"], record)
+        if record.account:
+            values["account"] = self.accounts.find(record.account) or self._new_account(record)
+        return values
+
+    def _new_account(self, record: Record) -> Account | None:
+        ref = record.account
+        if not self.mapping.create_accounts or not ref.get("name"):
+            if any(ref.values()):
+                message = "no such company (and no company name to create it)"
+                raise ValidationError({"account.name": ValidationError(message, code="unknown_account")})
+            return None
+        account = customer_actions.new_account(at=record.at, **ref)
+        self.accounts.add(account)  # later rows of the batch find it; saved with its first person
+        return account
+
+    def _create_companies(self, people: list[tuple[Record, Contact]]) -> list[tuple[Record, Contact]]:
+        """Save the companies the people bring (each with the time of its first person, as the
+        one-by-one path would create it); the people of a company refused get its error."""
+        while True:
+            companies: dict[int, Account] = {}
+            for record, contact in people:
+                company = contact.account
+                if company is not None and company.pk is None and id(company) not in companies:
+                    company.created_at = record.at or company.created_at
+                    companies[id(company)] = company
+            try:
+                customer_actions.create_accounts(list(companies.values()))
+                return people
+            except customer_actions.RowErrors as refused:
+                keys = list(companies)
+                bad = {keys[i]: error for i, error in refused.errors.items()}
+            for record, contact in people:
+                if id(contact.account) in bad:
+                    record.errors.extend(_validation_errors(bad[id(contact.account)], record))
+            people = [(r, c) for r, c in people if id(c.account) not in bad]
 
     # ------------------------------------------------------------------ upsert
 

@@ -213,7 +213,7 @@ def test_invalid_rows_are_named_as_create_contact_would_and_nothing_is_written(w
         {"email": "second@company1.example.jp", "external_id": "crm:new"},
     ]
     before = Contact.objects.count(), Transition.objects.count()
-    with pytest.raises(actions.ContactErrors) as info:
+    with pytest.raises(actions.RowErrors) as info:
         actions.create_contacts(rows)
     assert (Contact.objects.count(), Transition.objects.count()) == before
     assert sorted(info.value.errors) == [1, 2, 3, 4, 5, 6, 7]
