@@ -164,7 +164,7 @@ def check_contacts(rows: Sequence[Mapping[str, Any] | Contact]) -> Checked[Conta
 
 @transaction.atomic
 def create_contacts(
-    rows: Sequence[Mapping[str, Any] | Contact],
+    rows: Sequence[Mapping[str, Any] | Contact] | Checked[Contact],
     *,
     actor: User | None = None,
     start_journey: bool = True,
@@ -173,9 +173,11 @@ def create_contacts(
     """``create_contact`` for many people at once, in a few set-based queries: the same rows —
     fit scores, journeys started, stage rules and the handoffs they open, events after commit —
     in the same order. Raises ``RowErrors`` naming every row ``create_contact`` would refuse
-    (each judged as if the valid rows before it were created); nothing is written then."""
-    checked = check_contacts(rows)
-    if checked.errors:
+    (each judged as if the valid rows before it were created); nothing is written then.
+    ``rows`` may also be what ``check_contacts`` returned earlier in the same transaction: its
+    valid people are written without being checked again."""
+    checked = rows if isinstance(rows, Checked) else check_contacts(rows)
+    if checked.errors and not isinstance(rows, Checked):
         raise RowErrors(checked.errors)
     contacts = checked.valid
     book = book or rulebook.load()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,6 +29,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Imports and the API find companies by name and domain, ignoring case.
+        indexes = [
+            models.Index(Lower("name"), name="account_name_lower"),
+            models.Index(Lower("domain"), name="account_domain_lower"),
+        ]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
 

@@ -414,7 +414,8 @@ class _Importer:
         try:
             with transaction.atomic():
                 people = self._create_companies(people)
-                customer_actions.create_contacts([contact for _, contact in people], book=self.book)
+                valid = customer_actions.Checked[Contact]([contact for _, contact in people], {})
+                customer_actions.create_contacts(valid, book=self.book)
         except (customer_actions.RowErrors, IntegrityError, DatabaseError):
             # Forget the companies that were not created, then row by row.
             self.accounts = _Index(
