@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Model
+from django.db import connection, transaction
+from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 from kyogyo.scoring.actions import fit_score_of, rescore_fit
 
@@ -151,7 +152,7 @@ def create_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> list[Account
     checked = check_accounts(rows)
     if checked.errors:
         raise RowErrors(checked.errors)
-    return Account.objects.bulk_create(checked.valid)
+    return _insert(checked.valid)
 
 
 def check_contacts(rows: Sequence[Mapping[str, Any] | Contact]) -> Checked[Contact]:
@@ -184,7 +185,7 @@ def create_contacts(
     now = timezone.now()
     for contact in contacts:  # what rescore_fit would store right after the insert
         contact.fit_score = fit_score_of(contact, book=book, at=now)
-    Contact.objects.bulk_create(contacts)
+    _insert(contacts)
     if start_journey:
         via = Transition.Via.USER if actor else Transition.Via.SYSTEM
         batch = journey_actions.JourneyBatch.for_new(book.stages)
@@ -194,6 +195,29 @@ def create_contacts(
             batch.run_rules([contact], {contact.pk: contact.created_at}, book, touches={})
         batch.write()
     return contacts
+
+
+def _insert(records: list[RecordT]) -> list[RecordT]:
+    """Save new records in bulk (``Table``); they get their ids as ``bulk_create`` gives them."""
+    if not records:
+        return records
+    table = Table(type(records[0]))
+    for record in records:  # a company saved after it was assigned (as save() handles it)
+        for field in record._meta.concrete_fields:
+            if (
+                isinstance(field, ForeignKey)
+                and getattr(record, field.attname) is None
+                and field.is_cached(record)
+            ):
+                related = field.get_cached_value(record)
+                if related is not None:
+                    setattr(record, field.attname, related.pk)
+    ids = table.insert([table.values_of(record) for record in records])
+    for record, pk in zip(records, ids, strict=True):
+        record.pk = pk
+        record._state.adding = False
+        record._state.db = connection.alias
+    return records
 
 
 def _check(

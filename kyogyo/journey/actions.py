@@ -15,6 +15,7 @@ from kyogyo.journey import criteria, evaluation, machine, rulebook
 from kyogyo.journey.machine import JourneyError, StageModel, SubjectState
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, RuleVersion, Stage, Transition
 from kyogyo.journey.signals import handoff_event, stage_changed
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 
 NOTE_MAX_LENGTH = 5000
@@ -238,6 +239,7 @@ class JourneyBatch:
     def __init__(self, stages: StageModel, milestones: Mapping[int, Milestone], *, recheck: bool) -> None:
         self.stages = stages
         self.milestones = dict(milestones)
+        self.marks = {pk: _mark(m) for pk, m in self.milestones.items()}  # as last read or written
         self.recheck = recheck
         self.states: dict[int, SubjectState] = {}
         self.planned: list[tuple[Contact, machine.PlannedTransition]] = []
@@ -383,25 +385,32 @@ class JourneyBatch:
         if self.recheck:
             stale, accounts = self._lock_movers(sorted(accounts))
             planned = [(c, p) for c, p in planned if c.pk not in stale]
-        rows = Transition.objects.bulk_create(
-            [
-                Transition(
-                    subject=contact,
-                    seq=p.seq,
-                    from_stage_id=p.from_id,
-                    to_stage_id=p.to_id,
-                    at=p.at,
-                    via=p.via,
-                    actor_id=p.actor_id,
-                    rule_version_id=p.rule_version_id,
-                    reason_id=p.reason_id,
-                    note=p.note,
-                    is_reentry=p.is_reentry,
-                    hash=p.hash,
-                )
-                for contact, p in planned
-            ]
-        )
+        table = Table(Transition)
+        values = [
+            {
+                "subject_id": contact.pk,
+                "seq": p.seq,
+                "from_stage_id": p.from_id,
+                "to_stage_id": p.to_id,
+                "at": p.at,
+                "via": p.via,
+                "actor_id": p.actor_id,
+                "rule_version_id": p.rule_version_id,
+                "reason_id": p.reason_id,
+                "note": p.note,
+                "is_reentry": p.is_reentry,
+                "hash": p.hash,
+            }
+            for contact, p in planned
+        ]
+        ordered = [[row[name] for name in table.attnames] for row in values]
+        ids = table.insert(ordered)
+        subject = Transition.subject.field
+        rows = []
+        for pk, row, (contact, _) in zip(ids, ordered, planned, strict=True):
+            transition = Transition.from_db(connection.alias, TRANSITION_COLUMNS, [pk, *row])
+            subject.set_cached_value(transition, contact)
+            rows.append(transition)
         self._write_milestones({c.pk for c, _ in planned}, accounts)
         opening = [row for row, (_, p) in zip(rows, planned, strict=True) if p.opens_handoff]
         opened = iter(handoff_actions.open_handoffs(opening, self.stages))
@@ -421,39 +430,43 @@ class JourneyBatch:
             return dict(rows.values_list("pk", "account_id"))
 
         accounts = _in_chunks(lock, subject_ids)
-        fresh = _in_chunks(Milestone.objects.in_bulk, subject_ids)
-
-        def mark(milestone: Milestone | None) -> tuple[int, str] | None:
-            return (milestone.transition_count, milestone.last_hash) if milestone else None
-
-        stale = {
-            pk
-            for pk in subject_ids
-            if pk not in accounts or mark(fresh.get(pk)) != mark(self.milestones.get(pk))
-        }
+        fresh = {m.subject_id: _mark(m) for m in _in_chunks(Milestone.objects.in_bulk, subject_ids).values()}
+        stale = {pk for pk in subject_ids if pk not in accounts or fresh.get(pk) != self.marks.get(pk)}
         return stale, accounts
 
     def _write_milestones(self, moved: set[int], accounts: Mapping[int, int | None]) -> None:
-        new: list[Milestone] = []
+        table = Table(Milestone)
+        new: list[list[object]] = []
         changed: list[Milestone] = []
         for pk in sorted(moved):
             state = self.states[pk]
             assert state.current is not None and state.current_since is not None
-            milestone = Milestone(
-                subject_id=pk,
-                account_id=accounts[pk],
-                current_stage_id=self.stages.get(state.current).id,
-                current_since=state.current_since,
-                first_entered=state.first_entered,
-                entries=state.entries,
-                reentry_count=state.reentry_count,
-                transition_count=state.transition_count,
-                last_hash=state.last_hash,
-            )
-            (changed if pk in self.milestones else new).append(milestone)
-            self.milestones[pk] = milestone
-        Milestone.objects.bulk_create(new)
+            values = {
+                "subject_id": pk,
+                "account_id": accounts[pk],
+                "current_stage_id": self.stages.get(state.current).id,
+                "current_since": state.current_since,
+                "first_entered": state.first_entered,
+                "entries": state.entries,
+                "reentry_count": state.reentry_count,
+                "transition_count": state.transition_count,
+                "last_hash": state.last_hash,
+            }
+            if pk in self.marks:
+                changed.append(Milestone(**values))
+            else:
+                new.append([values[name] for name in table.attnames])
+            self.marks[pk] = (state.transition_count, state.last_hash)
+        table.insert(new)
         _update_milestones(changed)
+
+
+TRANSITION_COLUMNS = [f.attname for f in Transition._meta.concrete_fields]
+
+
+def _mark(milestone: Milestone) -> tuple[int, str]:
+    """What tells whether a milestones row changed: the log's length and last link."""
+    return milestone.transition_count, milestone.last_hash
 
 
 def _update_milestones(milestones: Sequence[Milestone]) -> None:

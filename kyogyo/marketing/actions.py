@@ -177,10 +177,10 @@ def record_activities(
 
 
 def _lock_contacts(ids: set[int]) -> dict[int, Contact]:
-    """The people named, locked, with their company and milestones row: one query."""
+    """The people named, locked (in id order), with their company."""
     query = (
         Contact.objects.select_for_update(of=("self",))
-        .select_related("account", "milestone")
+        .select_related("account")
         .filter(pk__in=sorted(ids))
         .order_by("pk")
     )
@@ -319,11 +319,13 @@ def _move_journeys(
     """A person's first touch starts their journey in the entry stage; then the stage rules
     judge everyone touched at the time of their latest touch. One batch of moves: the journey
     starts first, then the rule moves."""
-    milestones = {c.pk: m for c in contacts if (m := _milestone_of(c)) is not None}
+    # Read after the people are locked, in a statement of its own: a row joined to the locking
+    # query would be the version from before a concurrent move that the lock waited for.
+    milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
     batch = journey_actions.JourneyBatch.for_locked(book.stages, milestones)
     first: dict[int, dt.datetime] = {}
     for item in items:
-        if item.contact_id not in milestones and (
+        if item.contact_id not in batch.marks and (
             item.contact_id not in first or item.occurred_at < first[item.contact_id]
         ):
             first[item.contact_id] = item.occurred_at
@@ -332,10 +334,3 @@ def _move_journeys(
         batch.advance(by_id[cid], book.stages.entry_key, at=at, via=Transition.Via.SYSTEM)
     batch.run_rules(contacts, _latest_by_contact(items), book)
     return batch.write()
-
-
-def _milestone_of(contact: Contact) -> Milestone | None:
-    try:
-        return contact.milestone
-    except Milestone.DoesNotExist:
-        return None
