@@ -211,7 +211,8 @@ def _insert(records: list[RecordT]) -> list[RecordT]:
             ):
                 related = field.get_cached_value(record)
                 if related is not None:
-                    setattr(record, field.attname, related.pk)
+                    setattr(record, field.attname, related.pk)  # which forgets the company…
+                    field.set_cached_value(record, related)  # …that the rules will read
     ids = table.insert([table.values_of(record) for record in records])
     for record, pk in zip(records, ids, strict=True):
         record.pk = pk
@@ -310,9 +311,8 @@ def _existing(query: Any, name: str, values: set[Any]) -> set[Any]:
     """Which of ``values`` the column ``name`` holds (in chunks: SQLite limits parameters)."""
     wanted, found = sorted(values, key=str), set()
     for start in range(0, len(wanted), 900):
-        found.update(
-            query.filter(**{f"{name}__in": wanted[start : start + 900]}).values_list(name, flat=True)
-        )
+        part = query.filter(**{f"{name}__in": wanted[start : start + 900]}).order_by()
+        found.update(part.values_list(name, flat=True))
     return found
 
 

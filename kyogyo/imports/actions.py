@@ -550,6 +550,10 @@ class _Index:
         self.fields = fields
         self.found: dict[tuple[str, str], Any] = {}
         for name in fields:
+            # A ref found by an earlier key is found by it: the later ones are not looked up.
+            refs = [
+                r for r in refs if not any((f, self._key(f, r[f])) in self.found for f in fields if r.get(f))
+            ]
             wanted = {self._key(name, ref[name]) for ref in refs if ref.get(name)}
             if not wanted:
                 continue

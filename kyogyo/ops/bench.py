@@ -128,7 +128,7 @@ def write_contacts_csv(path: Path, rows: int, *, seed: int = 11) -> int:
                     title,
                     rng.choice(["granted", "unknown"]),
                     rng.choice(SOURCES),
-                    (start + step * i).strftime("%Y-%m-%d %H:%M:%S"),
+                    (start + step * i).strftime("%Y-%m-%d %H:%M"),
                     company,
                     domain,
                 ]
