@@ -25,11 +25,20 @@ from kyogyo.testing import T0
 from kyogyo.webhooks.actions import create_endpoint
 from kyogyo.webhooks.models import Delivery
 
-WRITTEN: list[type[models.Model]] = [Contact, Transition, Milestone, Handoff, RoutingCursor, Delivery]
+WRITTEN: list[type[models.Model]] = [
+    Account,
+    Contact,
+    Transition,
+    Milestone,
+    Handoff,
+    RoutingCursor,
+    Delivery,
+]
 # Columns holding ids of rows written in the run, and the table they point into.
 REFERENCES: dict[str, type[models.Model] | None] = {
     "id": None,  # the row's own table
     "subject_id": Contact,
+    "account_id": Account,
     "transition_id": Transition,
     "resolution_id": Transition,
 }
