@@ -231,6 +231,7 @@ def _check(
     errors: dict[int, dict[str, list[ValidationError]]] = {}
     unknown: dict[int, dict[str, list[ValidationError]]] = {}
     references = [f.name for f in model._meta.concrete_fields if f.is_relation]
+    fields = [f for f in model._meta.concrete_fields if not f.is_relation]
     for index, row in enumerate(rows):
         if isinstance(row, model):
             records.append(row)
@@ -246,8 +247,11 @@ def _check(
         except ValidationError as error:  # unknown fields: nothing else is checked
             unknown[index] = error.update_error_dict({})
             continue
+        # Fields left at the model's defaults are valid by construction: only the given ones
+        # (and the creation time) are cleaned, with the same outcome.
+        untouched = [f.name for f in fields if f.name not in values and f.name != "created_at"]
         try:
-            record.full_clean(exclude=references, validate_unique=False)
+            record.full_clean(exclude=references + untouched, validate_unique=False)
         except ValidationError as error:
             errors[index] = error.update_error_dict({})
     _check_references(records, errors, skip=unknown.keys())

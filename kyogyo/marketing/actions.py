@@ -22,6 +22,7 @@ from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 from kyogyo.scoring.engine import add_touch
 
@@ -154,26 +155,39 @@ def record_activities(
         if not valid:
             return result
         book = book or rulebook.load()
-        result.created = Activity.objects.bulk_create(
-            [
-                Activity(
-                    contact_id=i.contact_id,
-                    type=i.type,
-                    occurred_at=i.occurred_at,
-                    source=i.source or "",
-                    campaign_id=i.campaign_id,
-                    actor_id=i.actor_id,
-                    payload=i.payload or {},
-                    external_id=i.external_id,
-                )
-                for _, i in valid
-            ]
-        )
         kept = [i for _, i in valid]
+        result.created = _insert_activities(kept)
         touched = [contacts[pk] for pk in sorted({i.contact_id for i in kept})]
         _fold_into_scores(kept, contacts, book)
         result.transitions = _move_journeys(touched, kept, book)
     return result
+
+
+ACTIVITY_COLUMNS = [f.attname for f in Activity._meta.concrete_fields]
+
+
+def _insert_activities(items: Sequence[ActivityInput]) -> list[Activity]:
+    """The rows, written in bulk (``Table``), and their records."""
+    table = Table(Activity)
+    rows = [
+        {
+            "contact_id": i.contact_id,
+            "type": i.type,
+            "occurred_at": i.occurred_at,
+            "source": i.source or "",
+            "campaign_id": i.campaign_id,
+            "actor_id": i.actor_id,
+            "payload": i.payload or {},
+            "external_id": i.external_id,
+        }
+        for i in items
+    ]
+    ordered = [[row[name] for name in table.attnames] for row in rows]
+    ids = table.insert(ordered)
+    return [
+        Activity.from_db(connection.alias, ACTIVITY_COLUMNS, [pk, *row])
+        for pk, row in zip(ids, ordered, strict=True)
+    ]
 
 
 def _lock_contacts(ids: set[int]) -> dict[int, Contact]:

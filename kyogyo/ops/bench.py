@@ -33,16 +33,24 @@ class IngestFigures:
     seconds: float
     transitions: int
     handoffs: int
+    batch_seconds: list[float]
 
     @property
     def per_second(self) -> float:
         return self.activities / self.seconds if self.seconds else 0.0
 
+    @property
+    def median_batch(self) -> float:
+        ordered = sorted(self.batch_seconds)
+        return ordered[len(ordered) // 2] if ordered else 0.0
 
-def ingest(activities: int, *, batch: int = 1000, seed: int = 7) -> IngestFigures:
+
+def ingest(activities: int, *, batch: int = 1000, seed: int = 7, external_ids: bool = False) -> IngestFigures:
     """Stream ``activities`` new touches through the action path (``record_activities``:
     validation, scores, journey starts, stage rules, transitions, handoffs) in batches of
-    ``batch``, aimed at people in lead or nurture so rules really fire."""
+    ``batch`` — what the ingestion endpoint calls — aimed at people in lead or nurture so
+    rules really fire. With ``external_ids`` every touch carries one, as an API client's
+    idempotency key would."""
     from kyogyo.handoffs.models import Handoff
 
     rng = random.Random(seed)
@@ -57,16 +65,26 @@ def ingest(activities: int, *, batch: int = 1000, seed: int = 7) -> IngestFigure
         raise RuntimeError("no people in lead or nurture: build a demo company first")
     now = timezone.now().replace(microsecond=0)
     transitions_before, handoffs_before = Transition.objects.count(), Handoff.objects.count()
+    run = f"bench-{time.time_ns()}"
     started = time.perf_counter()
     done = 0
+    batch_seconds = []
     while done < activities:
         size = min(batch, activities - done)
         at = now - dt.timedelta(seconds=activities - done)
         items = [
-            ActivityInput(rng.choice(subjects), rng.choice(BURST_TYPES), at, source="bench")
-            for _ in range(size)
+            ActivityInput(
+                rng.choice(subjects),
+                rng.choice(BURST_TYPES),
+                at,
+                source="bench",
+                external_id=f"{run}-{done + n}" if external_ids else None,
+            )
+            for n in range(size)
         ]
+        batch_started = time.perf_counter()
         result = record_activities(items, book=book, now=now)
+        batch_seconds.append(time.perf_counter() - batch_started)
         if result.errors:
             raise RuntimeError(f"benchmark input rejected: {result.errors[:3]}")
         done += size
@@ -76,6 +94,7 @@ def ingest(activities: int, *, batch: int = 1000, seed: int = 7) -> IngestFigure
         seconds,
         Transition.objects.count() - transitions_before,
         Handoff.objects.count() - handoffs_before,
+        batch_seconds,
     )
 
 
