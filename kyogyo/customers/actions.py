@@ -4,18 +4,24 @@ stage rules, so objective criteria are applied when the data changes."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
-from kyogyo.scoring.actions import rescore_fit
+from kyogyo.scoring.actions import fit_score_of, rescore_fit
+
+RecordT = TypeVar("RecordT", Account, Contact)
 
 ACCOUNT_FIELDS = {"name", "domain", "industry", "employee_count", "country", "segment", "kind", "external_id"}
 CONTACT_FIELDS = {
@@ -94,6 +100,236 @@ def create_contact(
         journey_actions.start_journey(contact, at=at, via=via, actor=actor, stages=book.stages)
         journey_actions.apply_rules([contact], at=at, book=book)
     return contact
+
+
+# ---------------------------------------------------------------- many at once
+#
+# The batch forms of create_account and create_contact write the same rows in a few
+# set-based queries. A row is either the keyword arguments the one-by-one action takes
+# (``at`` included), checked in full, or an unsaved record from ``new_account`` or an earlier
+# check, whose own fields were checked already: only the database part is checked again.
+
+
+class RowErrors(ValueError):
+    """Rows of a batch that cannot be written, by their index in the batch."""
+
+    def __init__(self, errors: dict[int, ValidationError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"row {i}: {'; '.join(e.messages)}" for i, e in sorted(errors.items())))
+
+
+@dataclass
+class Checked(Generic[RecordT]):
+    """Rows as ``check_accounts``/``check_contacts`` found them: the unsaved record of each
+    valid row (``None`` where the row is refused) and the errors of the refused rows."""
+
+    records: list[RecordT | None]
+    errors: dict[int, ValidationError]
+
+    @property
+    def valid(self) -> list[RecordT]:
+        return [r for r in self.records if r is not None]
+
+
+def new_account(*, at: dt.datetime | None = None, **values: Any) -> Account:
+    """An unsaved company, checked as ``create_account`` checks one except for what needs the
+    database (its external id is free): ``create_accounts`` checks that for many at once."""
+    account = Account(created_at=at or timezone.now())
+    _assign(account, ACCOUNT_FIELDS, values)
+    account.full_clean(validate_unique=False)
+    return account
+
+
+def check_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> Checked[Account]:
+    return _check(Account, ACCOUNT_FIELDS, rows)
+
+
+@transaction.atomic
+def create_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> list[Account]:
+    """``create_account`` for many companies at once. Raises ``RowErrors`` naming every row
+    ``create_account`` would refuse (each judged as if the valid rows before it were
+    created); nothing is written then."""
+    checked = check_accounts(rows)
+    if checked.errors:
+        raise RowErrors(checked.errors)
+    return _insert(checked.valid)
+
+
+def check_contacts(rows: Sequence[Mapping[str, Any] | Contact]) -> Checked[Contact]:
+    """Unsaved people of ``rows``, each checked as ``create_contact`` checks one — the same
+    codes and messages, in the same order — with the database's part (companies and owners
+    exist, emails and external ids are free) in one query per field for all rows. A company
+    not saved yet is taken as one that will be."""
+    return _check(Contact, CONTACT_FIELDS, rows)
+
+
+@transaction.atomic
+def create_contacts(
+    rows: Sequence[Mapping[str, Any] | Contact] | Checked[Contact],
+    *,
+    actor: User | None = None,
+    start_journey: bool = True,
+    book: rulebook.RuleBook | None = None,
+) -> list[Contact]:
+    """``create_contact`` for many people at once, in a few set-based queries: the same rows —
+    fit scores, journeys started, stage rules and the handoffs they open, events after commit —
+    in the same order. Raises ``RowErrors`` naming every row ``create_contact`` would refuse
+    (each judged as if the valid rows before it were created); nothing is written then.
+    ``rows`` may also be what ``check_contacts`` returned earlier in the same transaction: its
+    valid people are written without being checked again."""
+    checked = rows if isinstance(rows, Checked) else check_contacts(rows)
+    if checked.errors and not isinstance(rows, Checked):
+        raise RowErrors(checked.errors)
+    contacts = checked.valid
+    book = book or rulebook.load()
+    now = timezone.now()
+    for contact in contacts:  # what rescore_fit would store right after the insert
+        contact.fit_score = fit_score_of(contact, book=book, at=now)
+    _insert(contacts)
+    if start_journey:
+        via = Transition.Via.USER if actor else Transition.Via.SYSTEM
+        batch = journey_actions.JourneyBatch.for_new(book.stages)
+        for contact in contacts:  # person by person, as one by one: the rows keep their order
+            batch.advance(contact, book.stages.entry_key, at=contact.created_at, via=via, actor=actor)
+            # A new person has no activities yet: the rules have nothing to count.
+            batch.run_rules([contact], {contact.pk: contact.created_at}, book, touches={})
+        batch.write()
+    return contacts
+
+
+def _insert(records: list[RecordT]) -> list[RecordT]:
+    """Save new records in bulk (``Table``); they get their ids as ``bulk_create`` gives them."""
+    if not records:
+        return records
+    table = Table(type(records[0]))
+    for record in records:  # a company saved after it was assigned (as save() handles it)
+        for field in record._meta.concrete_fields:
+            if (
+                isinstance(field, ForeignKey)
+                and getattr(record, field.attname) is None
+                and field.is_cached(record)
+            ):
+                related = field.get_cached_value(record)
+                if related is not None:
+                    setattr(record, field.attname, related.pk)  # which forgets the company…
+                    field.set_cached_value(record, related)  # …that the rules will read
+    ids = table.insert([table.values_of(record) for record in records])
+    for record, pk in zip(records, ids, strict=True):
+        record.pk = pk
+        record._state.adding = False
+        record._state.db = connection.alias
+    return records
+
+
+def _check(
+    model: type[RecordT], allowed: set[str], rows: Sequence[Mapping[str, Any] | RecordT]
+) -> Checked[RecordT]:
+    """``full_clean`` row by row (only for rows given as values), then its database part for
+    all rows at once."""
+    now = timezone.now()
+    records: list[RecordT] = []
+    errors: dict[int, dict[str, list[ValidationError]]] = {}
+    unknown: dict[int, dict[str, list[ValidationError]]] = {}
+    references = [f.name for f in model._meta.concrete_fields if f.is_relation]
+    fields = [f for f in model._meta.concrete_fields if not f.is_relation]
+    for index, row in enumerate(rows):
+        if isinstance(row, model):
+            records.append(row)
+            continue
+        assert isinstance(row, Mapping)
+        values = dict(row)
+        record = model(created_at=values.pop("at", None) or now)
+        records.append(record)
+        if model is Contact:
+            _normalise_email(values)
+        try:
+            _assign(record, allowed, values)
+        except ValidationError as error:  # unknown fields: nothing else is checked
+            unknown[index] = error.update_error_dict({})
+            continue
+        # Fields left at the model's defaults are valid by construction: only the given ones
+        # (and the creation time) are cleaned, with the same outcome.
+        untouched = [f.name for f in fields if f.name not in values and f.name != "created_at"]
+        try:
+            record.full_clean(exclude=references + untouched, validate_unique=False)
+        except ValidationError as error:
+            errors[index] = error.update_error_dict({})
+    _check_references(records, errors, skip=unknown.keys())
+    _check_unique(records, errors, skip=unknown.keys())
+    errors.update(unknown)
+    refused = {i: ValidationError(_in_field_order(model, e)) for i, e in sorted(errors.items())}
+    return Checked([None if i in refused else r for i, r in enumerate(records)], refused)
+
+
+def _check_references(
+    records: Sequence[Model], errors: dict[int, dict[str, list]], *, skip: Collection[int]
+) -> None:
+    """A company or owner that does not exist, with Django's own message."""
+    if not records:
+        return
+    for field in records[0]._meta.concrete_fields:
+        if not field.is_relation:
+            continue
+        name = field.name
+        ids = {getattr(r, field.attname) for r in records} - {None}
+        related = field.related_model
+        assert isinstance(related, type)
+        known = _existing(related._base_manager.all(), "pk", ids)
+        for index, record in enumerate(records):
+            value = getattr(record, field.attname)
+            if index in skip or value is None or value in known or name in errors.get(index, {}):
+                continue
+            try:
+                field.validate(value, record)
+            except ValidationError as error:
+                errors.setdefault(index, {})[name] = error.error_list
+
+
+def _check_unique(
+    records: Sequence[Model], errors: dict[int, dict[str, list]], *, skip: Collection[int]
+) -> None:
+    """A unique value already taken, in the database or by a valid earlier row (as the
+    one-by-one action would find it); fields already in error are not checked."""
+    if not records:
+        return
+    model = type(records[0])
+    unique = [f.name for f in model._meta.concrete_fields if f.unique and not f.primary_key]
+    taken = {
+        name: _existing(model._default_manager.all(), name, {getattr(r, name) for r in records} - {None})
+        for name in unique
+    }
+    for index, record in enumerate(records):
+        if index in skip:
+            continue
+        found = errors.get(index, {})
+        for name in unique:
+            value = getattr(record, name)
+            if value is not None and name not in found and value in taken[name]:
+                errors.setdefault(index, {})[name] = [record.unique_error_message(model, (name,))]
+        if index not in errors:
+            for name in unique:
+                taken[name].add(getattr(record, name))
+
+
+def _existing(query: Any, name: str, values: set[Any]) -> set[Any]:
+    """Which of ``values`` the column ``name`` holds (in chunks: SQLite limits parameters)."""
+    wanted, found = sorted(values, key=str), set()
+    for start in range(0, len(wanted), 900):
+        part = query.filter(**{f"{name}__in": wanted[start : start + 900]}).order_by()
+        found.update(part.values_list(name, flat=True))
+    return found
+
+
+def _in_field_order(model: type[Model], errors: dict[str, list]) -> dict[str, list]:
+    """``full_clean``'s order: field errors by field, then uniqueness errors."""
+    order = {f.name: i for i, f in enumerate(model._meta.concrete_fields)}
+
+    def key(item: tuple[str, list]) -> tuple[bool, int]:
+        name, problems = item
+        is_unique = all(getattr(p, "code", None) == "unique" for p in problems)
+        return is_unique, order.get(name, len(order))
+
+    return dict(sorted(errors.items(), key=key))
 
 
 @transaction.atomic

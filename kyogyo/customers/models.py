@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -31,6 +32,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Imports and the API find companies by name and domain, ignoring case.
+        indexes = [
+            models.Index(Lower("name"), name="account_name_lower"),
+            models.Index(Lower("domain"), name="account_domain_lower"),
+        ]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
 

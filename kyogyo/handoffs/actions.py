@@ -4,6 +4,7 @@ hours, accepted or rejected by the receiving team, breaches marked by a schedule
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import F
@@ -50,23 +51,49 @@ def open_handoff(
     calendar: WorkingCalendar | None = None,
 ) -> Handoff:
     """Create the handoff for a transition into a handoff stage (inside its transaction)."""
-    stage = stages.by_id[transition.to_stage_id]
-    if stage.hands_to_id is None or stage.team_id is None:
-        raise HandoffError("not_a_handoff_stage", f"stage {stage.key!r} hands nothing on")
-    calendar = calendar or load_calendar()
-    contact = Contact.objects.select_related("account").get(pk=transition.subject_id)
-    handoff = Handoff.objects.create(
-        transition=transition,
-        subject_id=transition.subject_id,
-        stage_id=stage.id,
-        from_team_id=stage.team_id,
-        to_team_id=stage.hands_to_id,
-        assigned_to_id=routing.assign(stage.hands_to_id, contact, transition.at, rulebook.load_value_lists()),
-        created_at=transition.at,
-        due_at=calendar.add_business_hours(transition.at, stage.sla_hours or 0),
-    )
+    handoff = open_handoffs([transition], stages, calendar=calendar)[0]
     transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event="created"))
     return handoff
+
+
+def open_handoffs(
+    transitions: Sequence[Transition],
+    stages: StageModel,
+    *,
+    calendar: WorkingCalendar | None = None,
+) -> list[Handoff]:
+    """The handoffs of many transitions into handoff stages, in their order (the round-robin
+    goes on in that order), in a few queries. Inside their transaction; the caller sends the
+    ``created`` events after commit."""
+    if not transitions:
+        return []
+    for transition in transitions:
+        stage = stages.by_id[transition.to_stage_id]
+        if stage.hands_to_id is None or stage.team_id is None:
+            raise HandoffError("not_a_handoff_stage", f"stage {stage.key!r} hands nothing on")
+    calendar = calendar or load_calendar()
+    contacts = Contact.objects.select_related("account").in_bulk({t.subject_id for t in transitions})
+    rotation = routing.Rotation(rulebook.load_value_lists())
+    handoffs = []
+    for transition in transitions:
+        stage = stages.by_id[transition.to_stage_id]
+        assert stage.hands_to_id is not None and stage.team_id is not None
+        handoffs.append(
+            Handoff(
+                transition=transition,
+                subject_id=transition.subject_id,
+                stage_id=stage.id,
+                from_team_id=stage.team_id,
+                to_team_id=stage.hands_to_id,
+                assigned_to_id=rotation.assign(
+                    stage.hands_to_id, contacts[transition.subject_id], transition.at
+                ),
+                created_at=transition.at,
+                due_at=calendar.add_business_hours(transition.at, stage.sla_hours or 0),
+            )
+        )
+    rotation.save()
+    return Handoff.objects.bulk_create(handoffs)
 
 
 def _check_can_act(handoff: Handoff, actor: User) -> None:

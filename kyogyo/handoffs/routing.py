@@ -5,7 +5,7 @@ within that pool."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kyogyo.customers.models import Contact
@@ -58,23 +58,45 @@ def choose_pool(
 
 def assign(team_id: int, contact: Contact, at: dt.datetime, lists: dict[str, frozenset[str]]) -> int | None:
     """Pick the assignee for a handoff to ``team_id``; advances the pool's cursor (locked)."""
-    from kyogyo.journey.rulebook import contact_fields
-
-    rules, team_pool = load_pools(team_id)
-    facts = criteria.Facts(
-        now=at,
-        fields=contact_fields(contact),
-        metrics={
-            "fit_score": contact.fit_score,
-            "engagement_score": contact.engagement_score,
-        },
-    )
-    pool = choose_pool(rules, team_pool, facts, lists)
-    if not pool.user_ids:
-        return None
-    RoutingCursor.objects.get_or_create(pool=pool.key)
-    cursor = RoutingCursor.objects.select_for_update().get(pool=pool.key)
-    chosen = next_in_rotation(pool.user_ids, cursor.last_user_id)
-    cursor.last_user_id = chosen
-    cursor.save(update_fields=["last_user_id"])
+    rotation = Rotation(lists)
+    chosen = rotation.assign(team_id, contact, at)
+    rotation.save()
     return chosen
+
+
+class Rotation:
+    """``assign`` for the handoffs of one transaction, in order: each team's pools are read once,
+    each pool's cursor is locked at its first use and saved by ``save``."""
+
+    def __init__(self, lists: Mapping[str, frozenset[str]]) -> None:
+        self.lists = dict(lists)
+        self.pools: dict[int, tuple[list[tuple[dict | None, Pool]], Pool]] = {}
+        self.cursors: dict[str, RoutingCursor] = {}
+
+    def assign(self, team_id: int, contact: Contact, at: dt.datetime) -> int | None:
+        from kyogyo.journey.rulebook import contact_fields
+
+        if team_id not in self.pools:
+            self.pools[team_id] = load_pools(team_id)
+        rules, team_pool = self.pools[team_id]
+        facts = criteria.Facts(
+            now=at,
+            fields=contact_fields(contact),
+            metrics={
+                "fit_score": contact.fit_score,
+                "engagement_score": contact.engagement_score,
+            },
+        )
+        pool = choose_pool(rules, team_pool, facts, self.lists)
+        if not pool.user_ids:
+            return None
+        cursor = self.cursors.get(pool.key)
+        if cursor is None:
+            RoutingCursor.objects.get_or_create(pool=pool.key)
+            cursor = self.cursors[pool.key] = RoutingCursor.objects.select_for_update().get(pool=pool.key)
+        cursor.last_user_id = next_in_rotation(pool.user_ids, cursor.last_user_id)
+        return cursor.last_user_id
+
+    def save(self) -> None:
+        for cursor in self.cursors.values():
+            cursor.save(update_fields=["last_user_id"])

@@ -5,16 +5,17 @@ the milestones row and opens the handoff, all in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kyogyo.customers.models import Contact
 from kyogyo.journey import criteria, evaluation, machine, rulebook
 from kyogyo.journey.machine import JourneyError, StageModel, SubjectState
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, RuleVersion, Stage, Transition
-from kyogyo.journey.signals import stage_changed
+from kyogyo.journey.signals import handoff_event, stage_changed
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 
 NOTE_MAX_LENGTH = 5000
@@ -205,64 +206,319 @@ def apply_rules(
     """Run the active stage rules for ``subjects``; move those that match. Each subject is
     judged at ``at_of[subject.pk]`` when given (e.g. the time of the activity that changed
     it), else at ``at`` (default now). A subject may move several times in a row (up to
-    ``MAX_RULE_CHAIN``)."""
+    ``MAX_RULE_CHAIN``). The moves are planned in memory and written together
+    (``JourneyBatch``): the rows ``advance`` would write, move by move."""
     now = at or timezone.now()
     book = book or rulebook.load()
-    contacts = list(subjects)
+    contacts = list({c.pk: c for c in subjects}.values())
     if not contacts or not book.rules:
         return []
     times = {c.pk: (at_of or {}).get(c.pk, now) for c in contacts}
-    moved: list[Transition] = []
-    milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
-    touches: Mapping[int, list[tuple[str, dt.datetime]]] = {}
-    if book.max_window_days:
-        since = min(times.values()) - dt.timedelta(days=book.max_window_days)
-        touches = rulebook.touches_for([c.pk for c in contacts], since, max(times.values()))
-    for contact in contacts:
-        moved.extend(
-            _apply_rules_to(
-                contact,
-                milestones.get(contact.pk),
-                touches.get(contact.pk, ()),
-                times[contact.pk],
-                book,
-            )
+    with transaction.atomic():
+        batch = JourneyBatch.load([c.pk for c in contacts], book.stages)
+        batch.run_rules(contacts, times, book)
+        return batch.write()
+
+
+def touches_within(
+    contacts: Sequence[Contact], times: Mapping[int, dt.datetime], book: rulebook.RuleBook
+) -> Mapping[int, list[tuple[str, dt.datetime]]]:
+    """The activities the rules may count when judging ``contacts`` at ``times``."""
+    if not book.max_window_days:
+        return {}
+    since = min(times.values()) - dt.timedelta(days=book.max_window_days)
+    return rulebook.touches_for([c.pk for c in contacts], since, max(times.values()))
+
+
+class _Chain:
+    """One subject's run of rule moves: its rule facts (unchanged while the rules run) and
+    how many moves it made."""
+
+    def __init__(self, contact: Contact) -> None:
+        self.contact = contact
+        self.fields = rulebook.contact_fields(contact)
+        self.texts: dict[str, str] = {}
+        self.moves = 0
+
+
+class JourneyBatch:
+    """Stage changes of many subjects, planned in memory with the pure machine and written in a
+    handful of set-based queries: for each subject exactly the rows ``advance`` would write,
+    move by move (transitions, the milestones row, handoffs with their assignees, events after
+    commit), in the same order. Use inside one transaction.
+
+    ``load`` reads the subjects' milestones; ``write`` then locks the subjects that move and
+    leaves out any whose milestones changed meanwhile (as ``advance``'s ``expect_current`` would).
+    ``for_locked`` is for subjects the caller has locked already, ``for_new`` for subjects
+    created in this transaction: nobody else can move them."""
+
+    def __init__(self, stages: StageModel, milestones: Mapping[int, Milestone], *, recheck: bool) -> None:
+        self.stages = stages
+        self.milestones = dict(milestones)
+        self.marks = {pk: _mark(m) for pk, m in self.milestones.items()}  # as last read or written
+        self.recheck = recheck
+        self.states: dict[int, SubjectState] = {}
+        self.planned: list[tuple[Contact, machine.PlannedTransition]] = []
+        self._reasons: dict[int, ReasonCode] | None = None
+
+    @classmethod
+    def load(cls, subject_ids: Sequence[int], stages: StageModel) -> JourneyBatch:
+        return cls(stages, _in_chunks(Milestone.objects.in_bulk, subject_ids), recheck=True)
+
+    @classmethod
+    def for_new(cls, stages: StageModel) -> JourneyBatch:
+        return cls(stages, {}, recheck=False)
+
+    @classmethod
+    def for_locked(cls, stages: StageModel, milestones: Mapping[int, Milestone]) -> JourneyBatch:
+        """Subjects the caller has locked, with the milestones read after locking them."""
+        return cls(stages, milestones, recheck=False)
+
+    def state(self, subject_id: int) -> SubjectState:
+        state = self.states.get(subject_id)
+        if state is None:
+            state = self.states[subject_id] = state_of(self.milestones.get(subject_id), self.stages)
+        return state
+
+    def advance(
+        self,
+        subject: Contact,
+        to_key: str,
+        *,
+        at: dt.datetime,
+        via: str,
+        actor: User | None = None,
+        rule_version_id: int | None = None,
+        reason: ReasonCode | None = None,
+        note: str = "",
+    ) -> machine.PlannedTransition:
+        """Plan one move as ``advance`` would check it; raises ``JourneyError`` the same way.
+        A subject in a handoff stage always waits on its open handoff (invariant 4), so only
+        a handoff path may move it."""
+        check_inputs(self.stages, to_key, via, actor, reason, note, rule_version_id)
+        state = self.state(subject.pk)
+        if via != Transition.Via.HANDOFF and state.current and self.stages.get(state.current).hands_to_id:
+            raise JourneyError("handoff_open", f"the subject waits in {state.current!r} on a handoff")
+        planned = machine.plan(
+            self.stages,
+            state,
+            to_key,
+            at,
+            via=via,
+            actor_id=actor.pk if actor else None,
+            rule_version_id=rule_version_id,
+            reason_id=reason.pk if reason else None,
+            note=note,
         )
-    return moved
+        self.states[subject.pk] = machine.apply(state, planned)
+        self.planned.append((subject, planned))
+        return planned
 
-
-def _apply_rules_to(
-    contact: Contact,
-    milestone: Milestone | None,
-    touches: Sequence[tuple[str, dt.datetime]],
-    at: dt.datetime,
-    book: rulebook.RuleBook,
-) -> list[Transition]:
-    moved: list[Transition] = []
-    state = state_of(milestone, book.stages)
-    for _ in range(MAX_RULE_CHAIN):
-        rule = rulebook.next_rule_move(book, contact, state, touches, at)
-        if rule is None:
-            break
-        reason = ReasonCode.objects.get(pk=rule.reason_id) if rule.reason_id else None
-        try:
-            row = advance(
-                contact,
-                rule.to_key,
-                via=Transition.Via.RULE,
-                at=at,
-                rule_version_id=rule.version_id,
-                reason=reason,
-                stages=book.stages,
-                expect_current=state.current,
+    def run_rules(
+        self,
+        contacts: Sequence[Contact],
+        times: Mapping[int, dt.datetime],
+        book: rulebook.RuleBook,
+        *,
+        touches: Mapping[int, Sequence[tuple[str, dt.datetime]]] | None = None,
+    ) -> None:
+        """Plan the rule moves of ``contacts``, each judged at ``times[pk]``: up to
+        ``MAX_RULE_CHAIN`` moves in a row, stopping at a stage that hands on. ``touches`` are
+        each contact's activities within the rules' window; without them, they are read only
+        for the contacts whose rules get as far as counting activities (one query)."""
+        if not book.rules:
+            return
+        first = len(self.planned)
+        chains = {c.pk: _Chain(c) for c in contacts}
+        waiting = [
+            chain
+            for chain in chains.values()
+            if not self._follow(chain, times[chain.contact.pk], book, None if touches is None else touches)
+        ]
+        if waiting:
+            read = touches_within(
+                [w.contact for w in waiting], {w.contact.pk: times[w.contact.pk] for w in waiting}, book
             )
-        except JourneyError as exc:
-            if exc.code in ("stale", "handoff_open"):
+            for chain in waiting:
+                self._follow(chain, times[chain.contact.pk], book, read)
+            # One by one, each subject's moves follow each other, subjects in the given order.
+            order = {pk: n for n, pk in enumerate(chains)}
+            self.planned[first:] = sorted(self.planned[first:], key=lambda move: order[move[0].pk])
+
+    def _follow(
+        self,
+        chain: _Chain,
+        at: dt.datetime,
+        book: rulebook.RuleBook,
+        touches: Mapping[int, Sequence[tuple[str, dt.datetime]]] | None,
+    ) -> bool:
+        """Move ``chain``'s subject while rules match; False if the activities are needed and
+        were not read (the chain goes on from there once they are)."""
+        contact = chain.contact
+        own = None if touches is None else touches.get(contact.pk, ())
+        while chain.moves < MAX_RULE_CHAIN:
+            try:
+                rule = rulebook.next_rule_move(
+                    book, contact, self.state(contact.pk), own, at, fields=chain.fields, texts=chain.texts
+                )
+            except rulebook.TouchesNotRead:
+                return False
+            if rule is None:
                 break
-            raise
-        moved.append(row)
-        state = state_of(Milestone.objects.get(pk=contact.pk), book.stages)
-    return moved
+            try:
+                self.advance(
+                    contact,
+                    rule.to_key,
+                    at=at,
+                    via=Transition.Via.RULE,
+                    rule_version_id=rule.version_id,
+                    reason=self._reason(rule.reason_id),
+                )
+            except JourneyError as exc:
+                if exc.code == "handoff_open":
+                    break
+                raise
+            chain.moves += 1
+        return True
+
+    def _reason(self, reason_id: int | None) -> ReasonCode | None:
+        if reason_id is None:
+            return None
+        if self._reasons is None:
+            self._reasons = {}
+        if reason_id not in self._reasons:
+            self._reasons[reason_id] = ReasonCode.objects.get(pk=reason_id)
+        return self._reasons[reason_id]
+
+    def write(self) -> list[Transition]:
+        """Write what was planned; returns the transitions in the order they were planned."""
+        from kyogyo.handoffs import actions as handoff_actions
+
+        planned, self.planned = self.planned, []
+        if not planned:
+            return []
+        accounts = {contact.pk: contact.account_id for contact, _ in planned}
+        if self.recheck:
+            stale, accounts = self._lock_movers(sorted(accounts))
+            planned = [(c, p) for c, p in planned if c.pk not in stale]
+        table = Table(Transition)
+        values = [
+            {
+                "subject_id": contact.pk,
+                "seq": p.seq,
+                "from_stage_id": p.from_id,
+                "to_stage_id": p.to_id,
+                "at": p.at,
+                "via": p.via,
+                "actor_id": p.actor_id,
+                "rule_version_id": p.rule_version_id,
+                "reason_id": p.reason_id,
+                "note": p.note,
+                "is_reentry": p.is_reentry,
+                "hash": p.hash,
+            }
+            for contact, p in planned
+        ]
+        ordered = [[row[name] for name in table.attnames] for row in values]
+        ids = table.insert(ordered)
+        subject = Transition.subject.field
+        rows = []
+        for pk, row, (contact, _) in zip(ids, ordered, planned, strict=True):
+            transition = Transition.from_db(connection.alias, TRANSITION_COLUMNS, [pk, *row])
+            subject.set_cached_value(transition, contact)
+            rows.append(transition)
+        self._write_milestones({c.pk for c, _ in planned}, accounts)
+        opening = [row for row, (_, p) in zip(rows, planned, strict=True) if p.opens_handoff]
+        opened = iter(handoff_actions.open_handoffs(opening, self.stages))
+        events = [
+            (row, next(opened) if p.opens_handoff else None)
+            for row, (_, p) in zip(rows, planned, strict=True)
+        ]
+        transaction.on_commit(lambda: _send_events(events))
+        return rows
+
+    def _lock_movers(self, subject_ids: list[int]) -> tuple[set[int], dict[int, int | None]]:
+        """Lock the subjects that move (in id order) and read their milestones again: those
+        that changed since ``load`` are stale. Returns them and each subject's company."""
+
+        def lock(ids: Sequence[int]) -> dict[int, int | None]:
+            rows = Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+            return dict(rows.values_list("pk", "account_id"))
+
+        accounts = _in_chunks(lock, subject_ids)
+        fresh = {m.subject_id: _mark(m) for m in _in_chunks(Milestone.objects.in_bulk, subject_ids).values()}
+        stale = {pk for pk in subject_ids if pk not in accounts or fresh.get(pk) != self.marks.get(pk)}
+        return stale, accounts
+
+    def _write_milestones(self, moved: set[int], accounts: Mapping[int, int | None]) -> None:
+        table = Table(Milestone)
+        new: list[list[object]] = []
+        changed: list[Milestone] = []
+        for pk in sorted(moved):
+            state = self.states[pk]
+            assert state.current is not None and state.current_since is not None
+            values = {
+                "subject_id": pk,
+                "account_id": accounts[pk],
+                "current_stage_id": self.stages.get(state.current).id,
+                "current_since": state.current_since,
+                "first_entered": state.first_entered,
+                "entries": state.entries,
+                "reentry_count": state.reentry_count,
+                "transition_count": state.transition_count,
+                "last_hash": state.last_hash,
+            }
+            if pk in self.marks:
+                changed.append(Milestone(**values))
+            else:
+                new.append([values[name] for name in table.attnames])
+            self.marks[pk] = (state.transition_count, state.last_hash)
+        table.insert(new)
+        _update_milestones(changed)
+
+
+TRANSITION_COLUMNS = [f.attname for f in Transition._meta.concrete_fields]
+
+
+def _mark(milestone: Milestone) -> tuple[int, str]:
+    """What tells whether a milestones row changed: the log's length and last link."""
+    return milestone.transition_count, milestone.last_hash
+
+
+def _update_milestones(milestones: Sequence[Milestone]) -> None:
+    """One parameterised UPDATE per row, sent as one batch (cheaper than ``bulk_update``'s
+    CASE expressions for many rows)."""
+    if not milestones:
+        return
+    fields = [f for f in Milestone._meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(Milestone._meta.db_table)
+    columns = ", ".join(f"{connection.ops.quote_name(f.column or '')} = %s" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {columns} WHERE subject_id = %s",
+            [
+                [f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] + [m.subject_id]
+                for m in milestones
+            ],
+        )
+
+
+def _send_events(events: Sequence[tuple[Transition, object | None]]) -> None:
+    """The events ``write_transition`` sends, in its order: a handoff's before its transition's."""
+    from kyogyo.handoffs.models import Handoff
+
+    for row, handoff in events:
+        if handoff is not None:
+            handoff_event.send(sender=Handoff, handoff=handoff, event="created")
+        stage_changed.send(sender=Transition, transition=row)
+
+
+def _in_chunks(read: Callable[[Sequence[int]], dict], ids: Sequence[int], size: int = 900) -> dict:
+    """``read`` over ``ids`` in chunks (SQLite's limit on query parameters), merged."""
+    found: dict = {}
+    for start in range(0, len(ids), size):
+        found.update(read(ids[start : start + size]))
+    return found
 
 
 CLASSES = {"now": "mql", "later": "nurture", "never": "disqualified"}

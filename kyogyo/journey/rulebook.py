@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -168,18 +168,22 @@ def build_facts(
     at: dt.datetime,
     *,
     current_since: dt.datetime | None,
-    touches: Sequence[tuple[str, dt.datetime]] = (),
+    touches: Sequence[tuple[str, dt.datetime]] | None = (),
     fields: Mapping[str, object] | None = None,
     texts: dict[str, str] | None = None,
 ) -> criteria.Facts:
     """Facts about one subject at ``at``. ``touches`` are (type, time) of its activities
-    within the rule book's largest window (more is harmless). ``fields`` and ``texts`` let a
-    caller that evaluates one subject many times reuse ``contact_fields`` and its normalised
-    texts while the person and company data stay unchanged."""
-    times: dict[str, list[dt.datetime]] = defaultdict(list)
-    for activity_type, when in touches:
-        if when <= at:
-            times[activity_type].append(when)
+    within the rule book's largest window (more is harmless); ``None`` when they have not been
+    read: a condition that counts activities then raises ``TouchesNotRead``. ``fields`` and
+    ``texts`` let a caller that evaluates one subject many times reuse ``contact_fields`` and
+    its normalised texts while the person and company data stay unchanged."""
+    times: Mapping[str, Sequence[dt.datetime]] = _NOT_READ
+    if touches is not None:
+        grouped: dict[str, list[dt.datetime]] = defaultdict(list)
+        for activity_type, when in touches:
+            if when <= at:
+                grouped[activity_type].append(when)
+        times = grouped
     last = contact.last_activity_at
     metrics: dict[str, float | None] = {
         "fit_score": contact.fit_score,
@@ -199,6 +203,24 @@ def build_facts(
         activity_times=times,
         texts=texts if texts is not None else {},
     )
+
+
+class TouchesNotRead(Exception):
+    """A condition counted activities, and the subject's activities were not read."""
+
+
+class _NotRead(Mapping[str, Sequence[dt.datetime]]):
+    def __getitem__(self, key: str) -> Sequence[dt.datetime]:
+        raise TouchesNotRead(key)
+
+    def __iter__(self) -> Iterator[str]:
+        raise TouchesNotRead()
+
+    def __len__(self) -> int:
+        raise TouchesNotRead()
+
+
+_NOT_READ = _NotRead()
 
 
 def touches_for(
@@ -226,7 +248,7 @@ def next_rule_move(
     book: RuleBook,
     contact: Contact,
     state: SubjectState,
-    touches: Sequence[tuple[str, dt.datetime]],
+    touches: Sequence[tuple[str, dt.datetime]] | None,
     at: dt.datetime,
     *,
     fields: Mapping[str, object] | None = None,
@@ -234,7 +256,8 @@ def next_rule_move(
 ) -> RuleSpec | None:
     """The rule that moves the subject at ``at``, if any. Subjects without a journey, waiting
     on a handoff (only the receiving team moves them), or whose last move is later than
-    ``at`` (rules judge the present) are left alone."""
+    ``at`` (rules judge the present) are left alone. With ``touches`` not read (``None``),
+    raises ``TouchesNotRead`` if a rule gets as far as counting activities."""
     if state.current is None or book.stages.get(state.current).hands_to_id is not None:
         return None
     if state.current_since is not None and at < state.current_since:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 from kyogyo.scoring.engine import add_touch
 
@@ -139,37 +140,65 @@ def record_activities(
         result.errors.extend(errors)
         if not errors:
             valid.append((index, item))
-    valid = _drop_unknown_references(valid, result)
     if not valid:
         return result
-    book = book or rulebook.load()
     with transaction.atomic():
-        # Inside the transaction, with the external ids locked, so two batches carrying the
-        # same id cannot both pass the check.
+        # The people first (in id order), then the external ids: every batch takes its locks
+        # in that order, so two batches never wait on each other in a circle.
+        contacts = _lock_contacts({i.contact_id for _, i in valid})
+        valid = _drop_unknown_references(valid, result, contacts)
+        if not valid:
+            return result
+        # With the external ids locked, two batches carrying the same id cannot both pass.
         _lock_external_ids([i.external_id for _, i in valid if i.external_id])
         valid = _drop_duplicates(valid, result)
         if not valid:
             return result
-        result.created = Activity.objects.bulk_create(
-            [
-                Activity(
-                    contact_id=i.contact_id,
-                    type=i.type,
-                    occurred_at=i.occurred_at,
-                    source=i.source or "",
-                    campaign_id=i.campaign_id,
-                    actor_id=i.actor_id,
-                    payload=i.payload or {},
-                    external_id=i.external_id,
-                )
-                for _, i in valid
-            ]
-        )
-        contacts = _fold_into_scores([i for _, i in valid], book)
-        latest = _latest_by_contact([i for _, i in valid])
-        result.transitions = _start_journeys(contacts, [i for _, i in valid], book)
-        result.transitions += journey_actions.apply_rules(contacts, book=book, at_of=latest)
+        book = book or rulebook.load()
+        kept = [i for _, i in valid]
+        result.created = _insert_activities(kept)
+        touched = [contacts[pk] for pk in sorted({i.contact_id for i in kept})]
+        _fold_into_scores(kept, contacts, book)
+        result.transitions = _move_journeys(touched, kept, book)
     return result
+
+
+ACTIVITY_COLUMNS = [f.attname for f in Activity._meta.concrete_fields]
+
+
+def _insert_activities(items: Sequence[ActivityInput]) -> list[Activity]:
+    """The rows, written in bulk (``Table``), and their records."""
+    table = Table(Activity)
+    rows = [
+        {
+            "contact_id": i.contact_id,
+            "type": i.type,
+            "occurred_at": i.occurred_at,
+            "source": i.source or "",
+            "campaign_id": i.campaign_id,
+            "actor_id": i.actor_id,
+            "payload": i.payload or {},
+            "external_id": i.external_id,
+        }
+        for i in items
+    ]
+    ordered = [[row[name] for name in table.attnames] for row in rows]
+    ids = table.insert(ordered)
+    return [
+        Activity.from_db(connection.alias, ACTIVITY_COLUMNS, [pk, *row])
+        for pk, row in zip(ids, ordered, strict=True)
+    ]
+
+
+def _lock_contacts(ids: set[int]) -> dict[int, Contact]:
+    """The people named, locked (in id order), with their company."""
+    query = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(pk__in=sorted(ids))
+        .order_by("pk")
+    )
+    return {c.pk: c for c in query}
 
 
 def _lock_external_ids(external_ids: list[str]) -> None:
@@ -179,17 +208,17 @@ def _lock_external_ids(external_ids: list[str]) -> None:
         return
     keys = sorted({zlib.crc32(f"activity:{e}".encode()) for e in external_ids})
     with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        # One statement per key, in order, sent as one batch (not one round trip each).
+        cursor.executemany("SELECT pg_advisory_xact_lock(%s)", [[key] for key in keys])
 
 
 def _drop_unknown_references(
-    valid: list[tuple[int, ActivityInput]], result: IngestResult
+    valid: list[tuple[int, ActivityInput]], result: IngestResult, contacts: Mapping[int, Contact]
 ) -> list[tuple[int, ActivityInput]]:
     """Items naming a contact, campaign or acting user that does not exist are reported,
     never allowed to fail the whole batch at commit."""
     known = {
-        "contact_id": _existing(Contact, {i.contact_id for _, i in valid}),
+        "contact_id": set(contacts),
         "campaign_id": _existing(Campaign, {i.campaign_id for _, i in valid if i.campaign_id is not None}),
         "actor_id": _existing(User, {i.actor_id for _, i in valid if i.actor_id is not None}),
     }
@@ -218,7 +247,7 @@ def _drop_unknown_references(
     return kept
 
 
-def _existing(model: type[Contact] | type[Campaign] | type[User], ids: set[int]) -> set[int]:
+def _existing(model: type[Campaign] | type[User], ids: set[int]) -> set[int]:
     return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
 
 
@@ -251,16 +280,14 @@ def _latest_by_contact(items: Sequence[ActivityInput]) -> dict[int, dt.datetime]
     return latest
 
 
-def _fold_into_scores(items: Sequence[ActivityInput], book: rulebook.RuleBook) -> list[Contact]:
+def _fold_into_scores(
+    items: Sequence[ActivityInput], contacts: Mapping[int, Contact], book: rulebook.RuleBook
+) -> None:
     """Add each activity's decayed weight to its contact's engagement score (locked rows)."""
-    ids = sorted({i.contact_id for i in items})
-    contacts = {
-        c.pk: c
-        for c in Contact.objects.select_for_update(of=("self",)).select_related("account").filter(pk__in=ids)
-    }
     half_life = book.scoring.half_life_days
+    touched = {}
     for item in sorted(items, key=lambda i: i.occurred_at):
-        contact = contacts[item.contact_id]
+        contact = touched[item.contact_id] = contacts[item.contact_id]
         weight = book.scoring.weights.get(item.type, 0.0)
         contact.engagement_score, contact.engagement_at = add_touch(
             contact.engagement_score,
@@ -271,16 +298,28 @@ def _fold_into_scores(items: Sequence[ActivityInput], book: rulebook.RuleBook) -
         )
         if contact.last_activity_at is None or item.occurred_at > contact.last_activity_at:
             contact.last_activity_at = item.occurred_at
-    _save_scores(list(contacts.values()))
-    return [contacts[i] for i in ids]
+    _save_scores([touched[pk] for pk in sorted(touched)])
 
 
 def _save_scores(contacts: Sequence[Contact]) -> None:
-    """One parameterised UPDATE per row, sent as a batch: far cheaper than ``bulk_update``'s
-    CASE expression for thousands of rows."""
+    """PostgreSQL: one UPDATE from arrays; SQLite: one parameterised UPDATE per row, sent as a
+    batch. Both far cheaper than ``bulk_update``'s CASE expressions for thousands of rows."""
     table = connection.ops.quote_name(Contact._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS c SET engagement_score = v.score, engagement_at = v.scored_at, "
+                "last_activity_at = v.last_at FROM unnest(%s::float8[], %s::timestamptz[], "
+                "%s::timestamptz[], %s::bigint[]) AS v(score, scored_at, last_at, id) WHERE c.id = v.id",
+                [
+                    [c.engagement_score for c in contacts],
+                    [c.engagement_at for c in contacts],
+                    [c.last_activity_at for c in contacts],
+                    [c.pk for c in contacts],
+                ],
+            )
+            return
         cursor.executemany(
             f"UPDATE {table} SET engagement_score = %s, engagement_at = %s, last_activity_at = %s "
             "WHERE id = %s",
@@ -288,24 +327,27 @@ def _save_scores(contacts: Sequence[Contact]) -> None:
         )
 
 
-def _start_journeys(
+def _move_journeys(
     contacts: Sequence[Contact], items: Sequence[ActivityInput], book: rulebook.RuleBook
 ) -> list[Transition]:
-    """A person's first touch starts their journey in the entry stage."""
-    started = set(
-        Milestone.objects.filter(subject_id__in=[c.pk for c in contacts]).values_list("subject_id", flat=True)
-    )
+    """A person's first touch starts their journey in the entry stage; then the stage rules
+    judge everyone touched at the time of their latest touch. One batch of moves: the journey
+    starts first, then the rule moves."""
+    # Read after the people are locked, in a statement of its own: a row joined to the locking
+    # query would be the version from before a concurrent move that the lock waited for.
+    milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
+    batch = journey_actions.JourneyBatch.for_locked(book.stages, milestones)
     first: dict[int, dt.datetime] = {}
     for item in items:
-        if item.contact_id not in started and (
+        if item.contact_id not in batch.marks and (
             item.contact_id not in first or item.occurred_at < first[item.contact_id]
         ):
             first[item.contact_id] = item.occurred_at
     by_id = {c.pk: c for c in contacts}
-    return [
-        journey_actions.start_journey(by_id[cid], at=at, stages=book.stages)
-        for cid, at in sorted(first.items())
-    ]
+    for cid, at in sorted(first.items()):
+        batch.advance(by_id[cid], book.stages.entry_key, at=at, via=Transition.Via.SYSTEM)
+    batch.run_rules(contacts, _latest_by_contact(items), book)
+    return batch.write()
 
 
 CAMPAIGN_FIELDS = {"name", "channel", "starts_on", "ends_on", "external_id"}

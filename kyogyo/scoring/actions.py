@@ -17,15 +17,20 @@ def fit_facts(contact: Contact, at: dt.datetime) -> rulebook.criteria.Facts:
     return rulebook.criteria.Facts(now=at, fields=rulebook.contact_fields(contact), metrics={})
 
 
+def fit_score_of(contact: Contact, *, book: rulebook.RuleBook, at: dt.datetime) -> int:
+    """The fit score of ``contact`` as it is now (not stored)."""
+    return engine.fit_score(
+        engine.fit_contributions(book.scoring.fit_rules, fit_facts(contact, at), book.lists)
+    )
+
+
 def rescore_fit(contacts: Iterable[Contact], *, book: rulebook.RuleBook | None = None) -> list[Contact]:
     """Recompute the fit score of ``contacts`` (after their person or company data changed)."""
     book = book or rulebook.load()
     now = timezone.now()
     changed = []
     for contact in contacts:
-        score = engine.fit_score(
-            engine.fit_contributions(book.scoring.fit_rules, fit_facts(contact, now), book.lists)
-        )
+        score = fit_score_of(contact, book=book, at=now)
         if score != contact.fit_score:
             contact.fit_score = score
             changed.append(contact)
