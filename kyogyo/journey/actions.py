@@ -252,33 +252,29 @@ class JourneyBatch:
     ``for_locked`` is for subjects the caller has locked already, ``for_new`` for subjects
     created in this transaction: nobody else can move them."""
 
-    def __init__(self, stages: StageModel, milestones: Mapping[int, Milestone], *, recheck: bool) -> None:
+    def __init__(self, stages: StageModel, states: Mapping[int, SubjectState], *, recheck: bool) -> None:
         self.stages = stages
-        self.milestones = dict(milestones)
-        self.marks = {pk: _mark(m) for pk, m in self.milestones.items()}  # as last read or written
+        self.states = dict(states)  # of the subjects with a journey, as planned so far
+        self.marks = {pk: _mark(s) for pk, s in self.states.items()}  # as last read or written
         self.recheck = recheck
-        self.states: dict[int, SubjectState] = {}
         self.planned: list[tuple[Contact, machine.PlannedTransition]] = []
         self._reasons: dict[int, ReasonCode] | None = None
 
     @classmethod
     def load(cls, subject_ids: Sequence[int], stages: StageModel) -> JourneyBatch:
-        return cls(stages, _in_chunks(Milestone.objects.in_bulk, subject_ids), recheck=True)
+        return cls(stages, read_states(subject_ids, stages), recheck=True)
 
     @classmethod
     def for_new(cls, stages: StageModel) -> JourneyBatch:
         return cls(stages, {}, recheck=False)
 
     @classmethod
-    def for_locked(cls, stages: StageModel, milestones: Mapping[int, Milestone]) -> JourneyBatch:
-        """Subjects the caller has locked, with the milestones read after locking them."""
-        return cls(stages, milestones, recheck=False)
+    def for_locked(cls, stages: StageModel, states: Mapping[int, SubjectState]) -> JourneyBatch:
+        """Subjects the caller has locked, with their states read after locking them."""
+        return cls(stages, states, recheck=False)
 
     def state(self, subject_id: int) -> SubjectState:
-        state = self.states.get(subject_id)
-        if state is None:
-            state = self.states[subject_id] = state_of(self.milestones.get(subject_id), self.stages)
-        return state
+        return self.states.get(subject_id) or SubjectState()
 
     def advance(
         self,
@@ -446,7 +442,15 @@ class JourneyBatch:
             return dict(rows.values_list("pk", "account_id"))
 
         accounts = _in_chunks(lock, subject_ids)
-        fresh = {m.subject_id: _mark(m) for m in _in_chunks(Milestone.objects.in_bulk, subject_ids).values()}
+
+        def marks(ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+            rows = Milestone.objects.filter(subject_id__in=ids).order_by()
+            return {
+                pk: (count, last)
+                for pk, count, last in rows.values_list("subject_id", "transition_count", "last_hash")
+            }
+
+        fresh = _in_chunks(marks, subject_ids)
         stale = {pk for pk in subject_ids if pk not in accounts or fresh.get(pk) != self.marks.get(pk)}
         return stale, accounts
 
@@ -480,9 +484,35 @@ class JourneyBatch:
 TRANSITION_COLUMNS = [f.attname for f in Transition._meta.concrete_fields]
 
 
-def _mark(milestone: Milestone) -> tuple[int, str]:
+def _mark(state: SubjectState) -> tuple[int, str]:
     """What tells whether a milestones row changed: the log's length and last link."""
-    return milestone.transition_count, milestone.last_hash
+    return state.transition_count, state.last_hash
+
+
+STATE_COLUMNS = [
+    "subject_id",
+    "current_stage_id",
+    "current_since",
+    "first_entered",
+    "entries",
+    "reentry_count",
+    "transition_count",
+    "last_hash",
+]
+
+
+def read_states(subject_ids: Sequence[int], stages: StageModel) -> dict[int, SubjectState]:
+    """The milestones rows of ``subject_ids`` (those that have one) as the machine's states:
+    what ``state_of`` makes of them, without building model instances."""
+
+    def read(ids: Sequence[int]) -> dict[int, SubjectState]:
+        rows = Milestone.objects.filter(subject_id__in=ids).order_by().values_list(*STATE_COLUMNS)
+        return {
+            pk: SubjectState(stages.by_id[stage].key, since, first, entries, reentries, count, last)
+            for pk, stage, since, first, entries, reentries, count, last in rows
+        }
+
+    return _in_chunks(read, subject_ids)
 
 
 def _update_milestones(milestones: Sequence[Milestone]) -> None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from kyogyo.customers.models import Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
-from kyogyo.journey.models import Milestone, Transition
+from kyogyo.journey.models import Transition
 from kyogyo.marketing.models import Activity, ActivityType, Campaign
 from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
@@ -335,11 +335,11 @@ def _move_journeys(
     starts first, then the rule moves."""
     # Read after the people are locked, in a statement of its own: a row joined to the locking
     # query would be the version from before a concurrent move that the lock waited for.
-    milestones = Milestone.objects.in_bulk([c.pk for c in contacts])
-    batch = journey_actions.JourneyBatch.for_locked(book.stages, milestones)
+    states = journey_actions.read_states([c.pk for c in contacts], book.stages)
+    batch = journey_actions.JourneyBatch.for_locked(book.stages, states)
     first: dict[int, dt.datetime] = {}
     for item in items:
-        if item.contact_id not in batch.marks and (
+        if item.contact_id not in states and (
             item.contact_id not in first or item.occurred_at < first[item.contact_id]
         ):
             first[item.contact_id] = item.occurred_at
