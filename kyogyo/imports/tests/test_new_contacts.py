@@ -1,7 +1,8 @@
 """New people of consecutive rows of an import batch (without lifecycle dates) are checked
-row by row and created together (``create_contacts``), with the companies they bring. The same file imported that way and
-one row at a time (the path a batch falls back to when the database refuses it) writes the
-same rows and the same error file; the number of queries does not grow with the rows."""
+row by row and created together (``create_contacts``), with the companies they bring. The
+same file imported that way and one row at a time (the path a batch falls back to when the
+database refuses it) writes the same rows and the same error file; the number of queries
+does not grow with the rows."""
 
 from __future__ import annotations
 
@@ -222,3 +223,76 @@ def test_errors_name_the_rows_in_line_order_in_json(defaults, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert (result["created"], result["errors"]) == (0, 2)
     assert not Contact.objects.filter(external_id__in=["E1", "E2"]).exists()
+
+
+HUBSPOT_HEADER = [
+    "Record ID",
+    "Email",
+    "First Name",
+    "Create Date",
+    "Company Name",
+    "Became a Marketing Qualified Lead Date",
+    "Became a Sales Qualified Lead Date",
+]
+
+
+def test_people_with_lifecycle_dates_and_known_people_keep_their_place(
+    people, tmp_path, django_capture_on_commit_callbacks
+):
+    """Rows with lifecycle dates and rows of known people go one by one, the new people
+    between them together: the same rows and error file as one row at a time."""
+    customer_actions.create_contact(email="known@old.example.jp", external_id="hubspot-contact:K")
+    rows = [
+        ["1", "a@one.example.jp", "A", "2026-03-01 10:00", "One", "", ""],
+        ["2", "b@two.example.jp", "B", "2026-03-01 11:00", "Two", "2026-03-02 09:00", "2026-03-03 09:00"],
+        ["3", "c@one.example.jp", "C", "2026-03-01 12:00", "One", "", ""],
+        ["K", "known@old.example.jp", "Kenji", "2026-03-01 12:30", "Three", "", ""],
+        ["4", "d@three.example.jp", "D", "2026-03-01 13:00", "Three", "", ""],
+        ["5", "c@one.example.jp", "E", "2026-03-01 14:00", "Four", "", ""],  # email taken by line 4
+        ["6", "f@five.example.jp", "F", "2026-03-01 15:00", "Five", "2026-03-04 09:00", ""],
+        ["7", "g@four.example.jp", "G", "2026-03-01 16:00", "Four", "", ""],
+    ]
+    path = tmp_path / "hubspot.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([HUBSPOT_HEADER, *rows])
+    mapping = load_mapping("contacts", preset="hubspot-contacts", path=None)
+    mapping.match = ["external_id"]
+
+    batched = import_file(path, mapping, django_capture_on_commit_callbacks, one_by_one=False)
+    row_by_row = import_file(path, mapping, django_capture_on_commit_callbacks, one_by_one=True)
+
+    dump, summary, errors = batched
+    assert summary == {"created": 6, "updated": 1, "unchanged": 0, "errors": 1, "error_file": None}
+    assert [line.split(",")[:3] for line in errors.splitlines()[1:]] == [["7", "Email", "unique"]]
+    assert [a["name"] for a in dump["Account"]] == ["One", "Two", "Three", "Five", "Four"]
+    for table in row_by_row[0]:
+        assert dump[table] == row_by_row[0][table], table
+    assert batched[1:] == row_by_row[1:]
+
+
+def test_a_batch_the_database_refuses_goes_row_by_row(people, tmp_path, django_capture_on_commit_callbacks):
+    """Companies found by name only: two new ones with the same external id pass their own
+    checks, but not together; the batch falls back to one row at a time."""
+    rows = [
+        ["N1", "a@one.example.jp", "A", "", "", "2026-03-01 10:00", "One", ""],
+        ["N2", "b@two.example.jp", "B", "", "", "2026-03-01 11:00", "Two", ""],
+        ["N3", "c@three.example.jp", "C", "", "", "2026-03-01 12:00", "Three", ""],
+    ]
+    path = tmp_path / "same-id.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADER, "account_external_id"])
+        writer.writerows([[*row, "crm:1" if n < 2 else "crm:3"] for n, row in enumerate(rows)])
+    mapping = load_mapping("contacts", preset="generic", path=None)
+    mapping.account_by = ["name"]
+
+    batched = import_file(path, mapping, django_capture_on_commit_callbacks, one_by_one=False)
+    row_by_row = import_file(path, mapping, django_capture_on_commit_callbacks, one_by_one=True)
+
+    dump, summary, errors = batched
+    assert summary == {"created": 2, "updated": 0, "unchanged": 0, "errors": 1, "error_file": None}
+    assert [line.split(",")[:3] for line in errors.splitlines()[1:]] == [["3", "external_id", "unique"]]
+    assert [a["name"] for a in dump["Account"]] == ["One", "Three"]
+    for table in row_by_row[0]:
+        assert dump[table] == row_by_row[0][table], table
+    assert batched[1:] == row_by_row[1:]
