@@ -284,10 +284,19 @@ class _Importer:
         context = records.Batch(self.mapping, [record for _, record in valid], self.config, book)
         if self.kind == "lifecycle":  # a person's entries in time order, however the file is sorted
             valid.sort(key=lambda pair: (pair[1].at, pair[0].line))
+        pending: list[Record] = []  # new people of consecutive rows, created together
         for _, record in valid:
+            if self.kind == "contacts" and records.batchable(context, record):
+                pending.append(record)
+                continue
+            if pending:  # created before this row, as one by one
+                counts[CREATED] += records.create_new_contacts(context, pending)
+                pending = []
             outcome = context.apply(record)
             if outcome is not None:
                 counts[outcome] += 1
+        if pending:
+            counts[CREATED] += records.create_new_contacts(context, pending)
         for row, record in rows:  # the error file in line order
             if record.errors:
                 counts["errors"] += 1

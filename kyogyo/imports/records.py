@@ -268,6 +268,107 @@ def _create_contact(batch: Batch, record: Record, values: dict[str, Any]) -> Con
     return contact
 
 
+def batchable(batch: Batch, record: Record) -> bool:
+    """A new person without lifecycle dates: created with others (``create_new_contacts``)."""
+    assert batch.records is not None
+    return not record.lifecycle and batch.records.find(record.values) is None
+
+
+def create_new_contacts(batch: Batch, new: list[Record]) -> int:
+    """New people of consecutive rows (``batchable``), checked as ``create_contact`` checks
+    them — owner, company, then the person — and created together with the companies they
+    bring (``create_accounts``, ``create_contacts``); returns how many. The refused rows get
+    the errors they get one by one. Should the database refuse the lot (another process took
+    a key meanwhile, or two new companies of the rows share one), they go one by one."""
+    fresh = _Index(Account, batch.mapping.account_by, [], lock=False)  # companies made here
+    rows: list[tuple[Record, dict[str, Any]]] = []
+    for record in new:
+        try:
+            rows.append((record, _new_values(batch, record, fresh)))
+        except RowError as error:
+            record.errors.append(error.error)
+        except ValidationError as error:
+            record.errors.extend(_validation_errors(error, record))
+    rows = _refuse_taken_companies(rows)
+    checked = customer_actions.check_contacts([values for _, values in rows])
+    people: list[tuple[Record, Contact]] = []
+    for index, ((record, _), contact) in enumerate(zip(rows, checked.records, strict=True)):
+        if contact is None:
+            record.errors.extend(_validation_errors(checked.errors[index], record))
+        else:
+            people.append((record, contact))
+    companies: dict[int, Account] = {}
+    for record, contact in people:  # a company comes with its first person who is created
+        company = contact.account
+        if company is not None and company.pk is None and id(company) not in companies:
+            company.created_at = record.at or company.created_at
+            companies[id(company)] = company
+    try:
+        with transaction.atomic():
+            customer_actions.create_accounts(list(companies.values()))
+            valid = customer_actions.Checked[Contact]([contact for _, contact in people], {})
+            customer_actions.create_contacts(valid, book=batch.book)
+    except (customer_actions.RowErrors, IntegrityError, DatabaseError, *ACTION_ERRORS):
+        for record in new:  # each judged again, as if it were alone
+            record.errors.clear()
+        return sum(batch.apply(record) == CREATED for record in new)
+    for company in companies.values():
+        batch.accounts.add(company)
+    assert batch.records is not None
+    for _, contact in people:
+        batch.records.add(contact)
+    return len(people)
+
+
+def _new_values(batch: Batch, record: Record, fresh: _Index) -> dict[str, Any]:
+    """``create_contact``'s arguments for a new person's row, as ``upsert_contact`` makes
+    them, except that a new company is made unsaved (its fields checked), found by later rows."""
+    values: dict[str, Any] = {"at": record.at, **record.values}
+    if "owner" in values:
+        values["owner"] = batch.config.owner(values["owner"], record)
+    if record.account:
+        ref = record.account
+        account = batch.accounts.find(ref) or fresh.find(ref)
+        if account is None and batch.mapping.create_accounts and ref.get("name"):
+            account = customer_actions.new_account(at=record.at, **ref)
+            fresh.add(account)
+        elif account is None and any(ref.values()):
+            message = "no such company (and no company name to create it)"
+            raise ValidationError({"account.name": ValidationError(message, code="unknown_account")})
+        values["account"] = account
+    return values
+
+
+def _refuse_taken_companies(
+    rows: list[tuple[Record, dict[str, Any]]],
+) -> list[tuple[Record, dict[str, Any]]]:
+    """A new company whose external id another company has already is refused, as
+    ``create_account`` refuses it, for each of its people. (One taken by another new company
+    of these rows only is left to ``create_accounts``: whether it is depends on which people
+    are created.)"""
+    companies = list({id(v["account"]): v["account"] for _, v in rows if _unsaved(v.get("account"))}.values())
+    checked = customer_actions.check_accounts(companies)
+    taken: dict[int, ValidationError] = {}
+    for index in checked.errors:
+        alone = customer_actions.check_accounts([companies[index]])
+        if alone.errors:
+            taken[id(companies[index])] = alone.errors[0]
+    if not taken:
+        return rows
+    kept = []
+    for record, values in rows:
+        error = taken.get(id(values.get("account")))
+        if error is None:
+            kept.append((record, values))
+        else:
+            record.errors.extend(_validation_errors(error, record))
+    return kept
+
+
+def _unsaved(account: Account | None) -> bool:
+    return account is not None and account.pk is None
+
+
 def _record_lifecycle(batch: Batch, record: Record, contact: Contact) -> bool:
     moved = False
     order = batch.config.order
