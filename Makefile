@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export KYOGYO_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install demo serve test test-sqlite test-postgres lint typecheck check bench clean
+.PHONY: install browser demo serve test test-sqlite test-postgres lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium (never a downloaded browser); Japanese fonts make
+# the screenshots readable. Installed once, as root or through sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; }
 
 ## demo: install, build the demo company on SQLite and serve it on http://127.0.0.1:8000
 demo: $(STAMP)
@@ -24,17 +31,17 @@ serve: $(STAMP)
 	$(BIN)/kyogyo serve
 
 ## test: install, then the whole suite on SQLite and on PostgreSQL (127.0.0.1), plus ruff and mypy
-test: $(STAMP) lint typecheck test-sqlite test-postgres
+test: $(STAMP) browser lint typecheck test-sqlite test-postgres
 
 # pytest exits 5 when it collects no test: for us that is a failure, said plainly.
 PYTEST = $(BIN)/pytest || { status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; exit $$status; }
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	$(PYTEST)
 
 # PostgreSQL at 127.0.0.1 (trust auth); pytest creates and drops its own test database
 # (test_<name>), so the server's own databases are never touched.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) browser
 	export DATABASE_URL=$${KYOGYO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}; $(PYTEST)
 
 lint: $(STAMP)

@@ -49,6 +49,7 @@ ALLOWED_HOSTS = [
 
 INSTALLED_APPS = [
     "ninja",  # only for its bundled API docs assets (served locally, no CDN)
+    "kyogyo.web",  # before the admin: its sign-in and password templates win
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "django_htmx",
+    "csp",
     "kyogyo.org",
     "kyogyo.customers",
     "kyogyo.marketing",
@@ -81,7 +84,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kyogyo.web.middleware.PersonalPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     "kyogyo.api.idempotency.IdempotencyMiddleware",
     "kyogyo.api.strict.UnknownQueryParametersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -101,10 +107,19 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "kyogyo.web.context.workspace",
             ],
         },
     },
 ]
+
+
+def _plotly_assets() -> Path:
+    """plotly.js ships inside the plotly Python package: served from there, no CDN."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data"
 
 
 def _database() -> dict[str, Any]:
@@ -178,8 +193,34 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even whe
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "/admin/"
+STATICFILES_DIRS = [("plotly", _plotly_assets())]
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# Password-reset mail: written as files into the data directory unless a real backend is set.
+EMAIL_BACKEND = os.environ.get("KYOGYO_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = os.environ.get("KYOGYO_FROM_EMAIL", "kyogyo@localhost")
+
+# Content Security Policy: every script and style from our own origin, nothing inline, no eval.
+# Plotly sets element styles through the CSSOM (allowed); violations are reported to /csp-report.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": "/csp-report",
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -109,10 +109,8 @@ def make_contact(defaults):
             at=at,
             account=company,
             email=email or f"person{n}@company{n}.example.jp",
-            first_name="Test",
-            last_name=f"Person{n}",
             title=title,
-            **extra,
+            **{"first_name": "Test", "last_name": f"Person{n}", **extra},
         )
 
     return make

@@ -1,8 +1,7 @@
-"""URL routes. The team workspaces come later; for now the admin, the REST API and a health probe."""
+"""URL routes: the team workspaces (each app its own), the admin, the REST API, intake and a health probe."""
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -21,10 +20,11 @@ def api_not_found(request: HttpRequest, rest: str) -> JsonResponse:
 
 
 urlpatterns = [
-    path("", lambda request: redirect("admin:index")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),  # [\s\S]: a path may hold a line break
     path("intake/", include("kyogyo.intake.urls")),
+    path("handoffs/", include("kyogyo.handoffs.urls")),
+    path("", include("kyogyo.web.urls")),
 ]

@@ -1,0 +1,86 @@
+"""Template helpers shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import template
+from django.http import HttpRequest
+from django.utils import formats
+from django.utils.translation import get_language, gettext
+
+register = template.Library()
+
+
+@register.filter
+def local_name(obj: Any) -> str:
+    """A configured name (team, stage, reason) in the reader's language: the Japanese
+    name when reading in Japanese and one is set, else the name."""
+    if obj is None:
+        return ""
+    japanese = (get_language() or "").startswith("ja")
+    for base in ("name", "label"):
+        if hasattr(obj, base):
+            if japanese and getattr(obj, f"{base}_ja", None):
+                return str(getattr(obj, f"{base}_ja"))
+            return str(getattr(obj, base))
+    return str(obj)
+
+
+@register.filter
+def person(contact: Any) -> str:
+    """A person's display name: full name, else email, else their number."""
+    if contact is None:
+        return ""
+    full = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    if (get_language() or "").startswith("ja") and contact.last_name and contact.first_name:
+        full = f"{contact.last_name} {contact.first_name}"  # family name first in Japanese
+    return full or contact.email or f"#{contact.pk}"
+
+
+@register.filter
+def business_hours(hours: float) -> str:
+    """A countdown: "3.5 h left" or "2.0 h overdue" in business hours."""
+    amount = formats.number_format(abs(hours), 1, use_l10n=True)
+    if hours < 0:
+        return gettext("%(hours)s business h overdue") % {"hours": amount}
+    return gettext("%(hours)s business h left") % {"hours": amount}
+
+
+@register.filter
+def money(value: Any, currency: str = "JPY") -> str:
+    """Whole yen with grouping in the reader's locale."""
+    if value is None or value == "":
+        return "–"
+    return "¥" + formats.number_format(round(float(value)), 0, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def number(value: Any, digits: int = 0) -> str:
+    if value is None or value == "":
+        return "–"
+    return formats.number_format(value, digits, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def percent(value: Any, digits: int = 1) -> str:
+    """A ratio (0.254) as a percentage (25.4%)."""
+    if value is None or value == "":
+        return "–"
+    return formats.number_format(float(value) * 100, digits, use_l10n=True) + "%"
+
+
+@register.simple_tag(takes_context=True)
+def query(context: dict[str, Any], **changes: Any) -> str:
+    """The current query string with some parameters replaced (None removes one):
+    for pagination, sorting and filter links that keep the other filters."""
+    request: HttpRequest = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    encoded = urlencode(sorted(params.items()))
+    return f"?{encoded}" if encoded else "?"
