@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -20,12 +21,32 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kyogyo.org import access
+from kyogyo.org.signin import count_attempt_from
 from kyogyo.web import workspace
-from kyogyo.web.forms import LanguageForm, PreferencesForm
+from kyogyo.web.forms import LanguageForm, PreferencesForm, SignInForm
 
 log = logging.getLogger("kyogyo.csp")
 
 MAX_CSP_REPORT_BYTES = 16_384
+
+
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        wait = count_attempt_from(request)
+        if wait:
+            # an unbound form: binding it would try the password, which is what we refuse
+            form = self.get_form_class()(
+                request, initial={"username": request.POST.get("username", "")[:150]}
+            )
+            message = _("Too many sign-in attempts from your address. Wait a few minutes and try again.")
+            context = self.get_context_data(form=form, throttled=message)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 @login_required
