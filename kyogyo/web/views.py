@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kyogyo.org import access
 from kyogyo.org.signin import count_attempt_from
@@ -50,6 +50,7 @@ class SignInView(auth_views.LoginView):
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", workspace.home_for(request.user))  # type: ignore[arg-type]
 
@@ -86,6 +87,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def settings_index(request: HttpRequest) -> HttpResponse:
     if not access.can_manage_settings(request.user):  # type: ignore[arg-type]
         raise PermissionDenied(_("Only admins change settings."))
