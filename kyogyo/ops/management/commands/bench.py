@@ -29,7 +29,9 @@ class Command(BaseCommand):
         "--rows new people (a company for every ten, created on the way) and times `kyogyo import "
         "contacts FILE --preset generic` on scratch databases: seconds, rows/s, peak memory. "
         "`bench pages` times every main page of the web app through a real server on the configured "
-        "database (p50/p95/max per page). `bench analytics` times the cohort "
+        "database (p50/p95/max per page). `bench load` runs --users concurrent signed-in users reading "
+        "pages and the API against a local server, then bursts at the API and sign-in rate limits "
+        "(let through vs stated). `bench analytics` times the cohort "
         "waterfall by month × segment over snapshots of --people sizes (synthesised in DuckDB with "
         "the demo's shape; the real snapshot too with --refresh) beside plain pandas, and with "
         "--refresh a full rebuild from the configured database, N new transitions through the "
@@ -87,6 +89,19 @@ class Command(BaseCommand):
         )
         pages.add_argument("--requests", type=int, default=20, help="timed requests per page (default 20)")
         pages.add_argument("--format", choices=["text", "json"], default="text")
+        load = sub.add_parser(
+            "load",
+            help="concurrent users and rate-limit bursts against a local server, on the configured database",
+        )
+        load.add_argument("--users", type=int, default=50, help="concurrent signed-in users (default 50)")
+        load.add_argument(
+            "--seconds", type=float, default=30, help="how long the read load runs (default 30)"
+        )
+        load.add_argument(
+            "--max-requests", type=int, default=20_000, help="stop the read load after this many requests"
+        )
+        load.add_argument("--threads", type=int, default=16, help="server worker threads (default 16)")
+        load.add_argument("--format", choices=["text", "json"], default="text")
         importing = sub.add_parser("import", help="contacts CSV import, on scratch databases")
         importing.add_argument(
             "--rows", type=int, default=1_000_000, help="new people in the file (default 1,000,000)"
@@ -120,6 +135,9 @@ class Command(BaseCommand):
             return
         if options["what"] == "pages":
             self._pages(options)
+            return
+        if options["what"] == "load":
+            self._load(options)
             return
         if options["what"] == "ingest":
             figures = bench.ingest(
@@ -196,6 +214,36 @@ class Command(BaseCommand):
         self.stdout.write(
             f"slowest p95: {slowest:.1f} ms (target: under 300 ms on the 1,000,000-person demo)"
         )
+
+    def _load(self, options: dict) -> None:
+        from kyogyo.ops.loadtest import run
+
+        try:
+            figures = run(
+                users=options["users"],
+                seconds=options["seconds"],
+                max_requests=options["max_requests"],
+                threads=options["threads"],
+            )
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(figures.as_dict(), indent=2))
+            return
+        self.stdout.write(
+            f"{figures.users} users, {figures.requests:,} reads ({figures.seconds:.0f} s in all)"
+        )
+        for r in figures.reads:
+            self.stdout.write(
+                f"  {r.kind:<5} {r.requests:>7,} requests  {r.errors:>4} errors  p50 {r.p50_ms:>7.1f} ms  "
+                f"p95 {r.p95_ms:>7.1f} ms"
+            )
+        for lim in figures.limits:
+            verdict = "within 10%" if lim.within_10_percent else "OFF BY MORE THAN 10%"
+            self.stdout.write(
+                f"  {lim.limit}: {lim.let_through} let through in a full window ({lim.sent} sent), "
+                f"stated {lim.stated} per {lim.window_seconds} s ({verdict}); {lim.refused_429} answered 429"
+            )
 
     def _run_postgres(
         self, server_url: str, run: Callable[[str, str, str, dict], dict], options: dict
