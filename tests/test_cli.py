@@ -183,6 +183,7 @@ COMMANDS = {
     "worker": [],
     "backup": ["--output", "--format"],
     "restore": ["--yes", "--no-snapshot"],
+    "privacy": ["export", "erase", "suppressed"],
 }
 
 

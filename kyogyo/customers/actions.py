@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ForeignKey, Model
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
@@ -55,6 +56,25 @@ def _normalise_email(values: dict[str, Any]) -> None:
         values["email"] = values["email"].strip().lower()
 
 
+def suppressed_address_error() -> ValidationError:
+    return ValidationError(
+        {
+            "email": ValidationError(
+                _("This address belongs to someone erased at their request; it cannot be added again."),
+                code="suppressed",
+            )
+        }
+    )
+
+
+def _refuse_suppressed(values: dict[str, Any]) -> None:
+    """An erased person's address stays on the suppression list (see customers.privacy)."""
+    from kyogyo.customers.privacy import is_suppressed
+
+    if is_suppressed(values.get("email")):
+        raise suppressed_address_error()
+
+
 @transaction.atomic
 def create_account(*, at: dt.datetime | None = None, **values: Any) -> Account:
     account = Account(created_at=at or timezone.now())
@@ -88,6 +108,7 @@ def create_contact(
 ) -> Contact:
     """Create a person; becoming known is the first touch, so the journey starts (as a lead)."""
     _normalise_email(values)
+    _refuse_suppressed(values)
     at = at or timezone.now()
     contact = Contact(created_at=at)
     _assign(contact, CONTACT_FIELDS, values)
@@ -159,8 +180,17 @@ def check_contacts(rows: Sequence[Mapping[str, Any] | Contact]) -> Checked[Conta
     """Unsaved people of ``rows``, each checked as ``create_contact`` checks one — the same
     codes and messages, in the same order — with the database's part (companies and owners
     exist, emails and external ids are free) in one query per field for all rows. A company
-    not saved yet is taken as one that will be."""
-    return _check(Contact, CONTACT_FIELDS, rows)
+    not saved yet is taken as one that will be. Addresses of erased people are refused."""
+    from kyogyo.customers.privacy import suppressed_among
+
+    checked = _check(Contact, CONTACT_FIELDS, rows)
+    suppressed = suppressed_among([c.email for c in checked.valid if c.email])
+    if suppressed:
+        for index, record in enumerate(checked.records):
+            if record is not None and record.email in suppressed:
+                checked.records[index] = None
+                checked.errors[index] = suppressed_address_error()
+    return checked
 
 
 @transaction.atomic
@@ -342,6 +372,8 @@ def _in_field_order(model: type[Model], errors: dict[str, list]) -> dict[str, li
 @transaction.atomic
 def update_contact(contact: Contact, **values: Any) -> Contact:
     _normalise_email(values)
+    if values.get("email") and values["email"] != contact.email:
+        _refuse_suppressed(values)
     changed = _assign(contact, CONTACT_FIELDS, values)
     if not changed:
         return contact

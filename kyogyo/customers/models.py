@@ -82,6 +82,7 @@ class Contact(models.Model):
     last_activity_at = models.DateTimeField(_("last activity at"), null=True, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created at"))
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -154,3 +155,27 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any):  # type: ignore[override]
         raise ValidationError(_("Consent records are append-only and cannot be deleted."))
+
+
+class SuppressedIdentity(models.Model):
+    """Someone erased at their request: kept only as a one-way digest of the e-mail address,
+    so a later import, form or API call cannot silently create them again."""
+
+    digest = models.CharField(_("address digest"), max_length=64, unique=True)
+    erased_at = models.DateTimeField(_("erased at"))
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("suppressed identity")
+        verbose_name_plural = _("suppressed identities")
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… ({self.erased_at:%Y-%m-%d})"
