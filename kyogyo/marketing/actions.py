@@ -51,9 +51,38 @@ class ItemError:
     message: str
 
 
+class WrittenActivities(Sequence[Activity]):
+    """The rows a batch wrote, as model instances built only when asked for: a caller that
+    counts them (the bulk endpoint, the importer) does not pay for thousands of instances."""
+
+    def __init__(self, ids: Sequence[int], rows: Sequence[Sequence[Any]]) -> None:
+        self._ids, self._rows = ids, rows
+        self._built: list[Activity] | None = None
+
+    def _records(self) -> list[Activity]:
+        if self._built is None:
+            self._built = [
+                Activity.from_db(connection.alias, ACTIVITY_COLUMNS, [pk, *row])
+                for pk, row in zip(self._ids, self._rows, strict=True)
+            ]
+        return self._built
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._records()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._records())
+
+
 @dataclass
 class IngestResult:
-    created: list[Activity] = field(default_factory=list)
+    created: Sequence[Activity] = field(default_factory=list)
     duplicates: int = 0
     errors: list[ItemError] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
@@ -142,6 +171,9 @@ def record_activities(
             valid.append((index, item))
     if not valid:
         return result
+    # Read-only configuration: loaded before the people are locked, so the locks are held
+    # for as short a time as possible.
+    book = book or rulebook.load()
     with transaction.atomic():
         # The people first (in id order), then the external ids: every batch takes its locks
         # in that order, so two batches never wait on each other in a circle.
@@ -154,7 +186,6 @@ def record_activities(
         valid = _drop_duplicates(valid, result)
         if not valid:
             return result
-        book = book or rulebook.load()
         kept = [i for _, i in valid]
         result.created = _insert_activities(kept)
         touched = [contacts[pk] for pk in sorted({i.contact_id for i in kept})]
@@ -166,7 +197,7 @@ def record_activities(
 ACTIVITY_COLUMNS = [f.attname for f in Activity._meta.concrete_fields]
 
 
-def _insert_activities(items: Sequence[ActivityInput]) -> list[Activity]:
+def _insert_activities(items: Sequence[ActivityInput]) -> WrittenActivities:
     """The rows, written in bulk (``Table``), and their records."""
     table = Table(Activity)
     rows = [
@@ -183,11 +214,7 @@ def _insert_activities(items: Sequence[ActivityInput]) -> list[Activity]:
         for i in items
     ]
     ordered = [[row[name] for name in table.attnames] for row in rows]
-    ids = table.insert(ordered)
-    return [
-        Activity.from_db(connection.alias, ACTIVITY_COLUMNS, [pk, *row])
-        for pk, row in zip(ids, ordered, strict=True)
-    ]
+    return WrittenActivities(table.insert(ordered), ordered)
 
 
 def _lock_contacts(ids: set[int]) -> dict[int, Contact]:
