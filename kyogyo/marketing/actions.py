@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kyogyo.customers.models import Contact
+from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
@@ -219,6 +219,8 @@ def _insert_activities(items: Sequence[ActivityInput]) -> WrittenActivities:
 
 def _lock_contacts(ids: set[int]) -> dict[int, Contact]:
     """The people named, locked (in id order), with their company."""
+    if connection.vendor == "postgresql" and READ_AS_STORED:
+        return _lock_contacts_in_binary(sorted(ids))
     query = (
         Contact.objects.select_for_update(of=("self",))
         .select_related("account")
@@ -226,6 +228,48 @@ def _lock_contacts(ids: set[int]) -> dict[int, Contact]:
         .order_by("pk")
     )
     return {c.pk: c for c in query}
+
+
+CONTACT_FIELDS = Contact._meta.concrete_fields
+ACCOUNT_FIELDS = Account._meta.concrete_fields
+# Values that come from the database as they are (no field converts them): else the ORM reads.
+READ_AS_STORED = not any(hasattr(f, "from_db_value") for f in (*CONTACT_FIELDS, *ACCOUNT_FIELDS))
+
+
+def _lock_contacts_in_binary(ids: list[int]) -> dict[int, Contact]:
+    """PostgreSQL: the ORM's query above, read in the binary format. Its C loaders turn the
+    people's and companies' timestamps into datetimes several times faster than the text
+    format's parser, which for a batch of thousands cost more than the query itself. The
+    instances are the ones the ORM builds (``from_db``, the company cached on the person)
+    from the same values (``READ_AS_STORED``)."""
+    import psycopg
+
+    quote = connection.ops.quote_name
+    columns = [f"c.{quote(f.column or '')}" for f in CONTACT_FIELDS] + [
+        f"a.{quote(f.column or '')}" for f in ACCOUNT_FIELDS
+    ]
+    contacts, accounts = quote(Contact._meta.db_table), quote(Account._meta.db_table)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # Django's cursors bind on the client, in text
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {contacts} c LEFT JOIN {accounts} a ON a.id = c.account_id "
+            "WHERE c.id = ANY(%s::bigint[]) ORDER BY c.id FOR UPDATE OF c",
+            [ids],
+            binary=True,
+        )
+        rows = cursor.fetchall()
+    alias, split = connection.alias, len(CONTACT_FIELDS)
+    contact_names = [f.attname for f in CONTACT_FIELDS]
+    account_names = [f.attname for f in ACCOUNT_FIELDS]
+    company = Contact.account.field
+    found = {}
+    for row in rows:
+        contact = Contact.from_db(alias, contact_names, row[:split])
+        company.set_cached_value(
+            contact, None if row[split] is None else Account.from_db(alias, account_names, row[split:])
+        )
+        found[contact.pk] = contact
+    return found
 
 
 def _lock_external_ids(external_ids: list[str]) -> None:

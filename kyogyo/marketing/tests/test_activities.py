@@ -426,3 +426,27 @@ def test_written_activities_are_the_rows_as_stored(make_contact):
     assert len(result.created) == 2
     assert list(result.created) == list(Activity.objects.order_by("pk"))
     assert [a.source for a in result.created] == ["s1", "s2"] and result.created[-1].pk is not None
+
+
+def test_the_people_locked_for_a_batch_are_the_records_the_orm_reads(make_contact):
+    from kyogyo.marketing.actions import _lock_contacts  # PostgreSQL: read in binary
+
+    people = [make_contact(), make_contact(account=False), make_contact(employees=None)]
+    people[0].last_activity_at = T0
+    people[0].save(update_fields=["last_activity_at"])
+    with transaction.atomic():
+        locked = _lock_contacts({p.pk for p in people} | {987654})
+        orm = Contact.objects.select_related("account").filter(pk__in=[p.pk for p in people]).order_by("pk")
+        assert list(locked) == [p.pk for p in orm]
+        for expected in orm:
+            got = locked[expected.pk]
+            for f in Contact._meta.concrete_fields:
+                value = getattr(got, f.attname)
+                assert value == getattr(expected, f.attname) and type(value) is type(
+                    getattr(expected, f.attname)
+                )
+            assert (got.account is None) is (expected.account is None)
+            if expected.account is not None:
+                for f in expected.account._meta.concrete_fields:
+                    assert getattr(got.account, f.attname) == getattr(expected.account, f.attname)
+            assert not got._state.adding
