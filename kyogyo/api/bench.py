@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import httpx
+from django.db import connection
 from django.utils import timezone
 
 from kyogyo.api.actions import create_token, revoke_token
@@ -35,6 +36,11 @@ class EndpointFigures:
     transitions: int
     p50_batch_seconds: float
     p95_batch_seconds: float
+    load_average: tuple[float, float]  # before and after
+    # CPU time per 1,000 activities: the server process, and the database's backends serving
+    # it (when the database runs on this machine). Less skewed by other work than the rate.
+    server_cpu_ms_per_1000: float | None
+    database_cpu_ms_per_1000: float | None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +63,37 @@ def _wait_until_up(base: str, server: subprocess.Popen, seconds: float = 60) -> 
         except httpx.HTTPError:
             time.sleep(0.2)
     raise RuntimeError("the server did not answer within a minute")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux); None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_backends() -> dict[int, float | None]:
+    """CPU so far of each other connection to this database (PostgreSQL on this machine)."""
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+
+
+def _database_cpu(before: dict[int, float | None], after: dict[int, float | None]) -> float | None:
+    if not after or any(v is None for v in after.values()):
+        return None
+    return sum((v or 0.0) - (before.get(pid) or 0.0) for pid, v in after.items())
+
+
+def _per_1000(seconds: float | None, activities: int) -> float | None:
+    return None if seconds is None else round(seconds * 1000 / activities * 1000, 1)
 
 
 def _bench_user() -> User:
@@ -121,10 +158,14 @@ def bulk_endpoint(activities: int, *, batch: int = 1000, clients: int = 2, seed:
                     )
                 durations.append(time.perf_counter() - started)
 
+            load_before = os.getloadavg()[0]
+            backends_before, server_before = _database_backends(), _cpu_seconds(server.pid)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 list(pool.map(send, batches))
             seconds = time.perf_counter() - started
+            server_after, backends_after = _cpu_seconds(server.pid), _database_backends()
+            load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -139,4 +180,10 @@ def bulk_endpoint(activities: int, *, batch: int = 1000, clients: int = 2, seed:
         transitions=Transition.objects.count() - transitions_before,
         p50_batch_seconds=round(durations[len(durations) // 2], 3),
         p95_batch_seconds=round(durations[min(len(durations) - 1, int(len(durations) * 0.95))], 3),
+        load_average=(round(load_before, 2), round(load_after, 2)),
+        server_cpu_ms_per_1000=_per_1000(
+            None if server_before is None or server_after is None else server_after - server_before,
+            activities,
+        ),
+        database_cpu_ms_per_1000=_per_1000(_database_cpu(backends_before, backends_after), activities),
     )

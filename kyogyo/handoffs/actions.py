@@ -4,7 +4,7 @@ hours, accepted or rejected by the receiving team, breaches marked by a schedule
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 from django.db.models import F
@@ -61,10 +61,12 @@ def open_handoffs(
     stages: StageModel,
     *,
     calendar: WorkingCalendar | None = None,
+    lists: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Handoff]:
     """The handoffs of many transitions into handoff stages, in their order (the round-robin
     goes on in that order), in a few queries. Inside their transaction; the caller sends the
-    ``created`` events after commit."""
+    ``created`` events after commit. ``lists`` are the value lists if the caller has them
+    (``RuleBook.lists``); a transition's subject already loaded (and locked) is used as it is."""
     if not transitions:
         return []
     for transition in transitions:
@@ -72,8 +74,8 @@ def open_handoffs(
         if stage.hands_to_id is None or stage.team_id is None:
             raise HandoffError("not_a_handoff_stage", f"stage {stage.key!r} hands nothing on")
     calendar = calendar or load_calendar()
-    contacts = Contact.objects.select_related("account").in_bulk({t.subject_id for t in transitions})
-    rotation = routing.Rotation(rulebook.load_value_lists())
+    contacts = _subjects_of(transitions)
+    rotation = routing.Rotation(rulebook.load_value_lists() if lists is None else lists)
     handoffs = []
     for transition in transitions:
         stage = stages.by_id[transition.to_stage_id]
@@ -94,6 +96,20 @@ def open_handoffs(
         )
     rotation.save()
     return Handoff.objects.bulk_create(handoffs)
+
+
+def _subjects_of(transitions: Sequence[Transition]) -> dict[int, Contact]:
+    """Each transition's subject with its company: those the transitions carry, the others read."""
+    subject, account = Transition.subject.field, Contact.account.field
+    found = {
+        t.subject_id: t.subject
+        for t in transitions
+        if subject.is_cached(t) and (t.subject.account_id is None or account.is_cached(t.subject))
+    }
+    missing = {t.subject_id for t in transitions} - set(found)
+    if missing:
+        found.update(Contact.objects.select_related("account").in_bulk(missing))
+    return found
 
 
 def _check_can_act(handoff: Handoff, actor: User) -> None:

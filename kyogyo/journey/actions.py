@@ -259,6 +259,7 @@ class JourneyBatch:
         self.recheck = recheck
         self.planned: list[tuple[Contact, machine.PlannedTransition]] = []
         self._reasons: dict[int, ReasonCode] | None = None
+        self._lists: Mapping[str, frozenset[str]] | None = None  # the rule book's, once rules ran
 
     @classmethod
     def load(cls, subject_ids: Sequence[int], stages: StageModel) -> JourneyBatch:
@@ -324,6 +325,7 @@ class JourneyBatch:
         for the contacts whose rules get as far as counting activities (one query)."""
         if not book.rules:
             return
+        self._lists = book.lists
         first = len(self.planned)
         chains = {c.pk: _Chain(c) for c in contacts}
         waiting = [
@@ -425,7 +427,7 @@ class JourneyBatch:
             rows.append(transition)
         self._write_milestones({c.pk for c, _ in planned}, accounts)
         opening = [row for row, (_, p) in zip(rows, planned, strict=True) if p.opens_handoff]
-        opened = iter(handoff_actions.open_handoffs(opening, self.stages))
+        opened = iter(handoff_actions.open_handoffs(opening, self.stages, lists=self._lists))
         events = [
             (row, next(opened) if p.opens_handoff else None)
             for row, (_, p) in zip(rows, planned, strict=True)

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from kyogyo.journey import criteria
@@ -833,13 +833,17 @@ def test_all_and_any_follow_boolean_logic(left: dict, right: dict, facts: Facts)
     short=st.floats(min_value=0.01, max_value=400),
     extra=st.floats(min_value=0, max_value=400),
 )
+@example(minutes=[-400 * 1440], short=399.99999999999994, extra=0.0)  # rounds to 400 days
 def test_count_grows_with_the_window(minutes: list[int], short: float, extra: float) -> None:
     facts = make_facts(activities={"call": [NOW + dt.timedelta(minutes=m) for m in minutes]})
     narrow = facts.count(["call"], short)
     wide = facts.count(["call"], short + extra)
     everything = facts.count(["call"], None)
     assert 0 <= narrow <= wide <= everything == sum(m <= 0 for m in minutes)
-    assert narrow == sum(-short * 1440 <= m <= 0 for m in minutes)
+    # The window is a timedelta, which keeps whole microseconds: 399.99999999999994 days is
+    # exactly 400 days there, so the reference compares timedeltas too, not float minutes.
+    window = dt.timedelta(days=short)
+    assert narrow == sum(-window <= dt.timedelta(minutes=m) <= dt.timedelta(0) for m in minutes)
 
 
 KEYS = ["all", "any", "not", "field", "metric", "count", "op", "value", "within_days"]

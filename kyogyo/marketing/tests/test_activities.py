@@ -407,3 +407,46 @@ def test_engaging_touches_make_a_fitting_lead_an_mql_at_the_activity_time(make_c
         ("mql", T0 + dt.timedelta(hours=3), Transition.Via.RULE)
     ]
     assert result.transitions[0].handoff.status == "open"
+
+
+@pytest.mark.django_db
+def test_contact_pages_leave_room_for_the_score_updates_of_every_touch(on_postgres):
+    # Heap-only updates of the scores need free room on the row's page (PostgreSQL only).
+    if not on_postgres:
+        pytest.skip("a PostgreSQL storage parameter")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'customers_contact'")
+        assert "fillfactor=90" in cursor.fetchone()[0]
+
+
+def test_written_activities_are_the_rows_as_stored(make_contact):
+    contact = make_contact()
+    items = [ActivityInput(contact.pk, "call", T0 + dt.timedelta(hours=h), source=f"s{h}") for h in (1, 2)]
+    result = record_activities(items, now=NOW)
+    assert len(result.created) == 2
+    assert list(result.created) == list(Activity.objects.order_by("pk"))
+    assert [a.source for a in result.created] == ["s1", "s2"] and result.created[-1].pk is not None
+
+
+def test_the_people_locked_for_a_batch_are_the_records_the_orm_reads(make_contact):
+    from kyogyo.marketing.actions import _lock_contacts  # PostgreSQL: read in binary
+
+    people = [make_contact(), make_contact(account=False), make_contact(employees=None)]
+    people[0].last_activity_at = T0
+    people[0].save(update_fields=["last_activity_at"])
+    with transaction.atomic():
+        locked = _lock_contacts({p.pk for p in people} | {987654})
+        orm = Contact.objects.select_related("account").filter(pk__in=[p.pk for p in people]).order_by("pk")
+        assert list(locked) == [p.pk for p in orm]
+        for expected in orm:
+            got = locked[expected.pk]
+            for f in Contact._meta.concrete_fields:
+                value = getattr(got, f.attname)
+                assert value == getattr(expected, f.attname) and type(value) is type(
+                    getattr(expected, f.attname)
+                )
+            assert (got.account is None) is (expected.account is None)
+            if expected.account is not None:
+                for f in expected.account._meta.concrete_fields:
+                    assert getattr(got.account, f.attname) == getattr(expected.account, f.attname)
+            assert not got._state.adding

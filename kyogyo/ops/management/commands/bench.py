@@ -192,7 +192,10 @@ class Command(BaseCommand):
             figures.as_dict(),
             f"Bulk endpoint: {figures.activities:,} activities in {figures.seconds:.1f} s = "
             f"{figures.activities_per_second:,.0f}/s end to end ({figures.transitions:,} stage changes; "
-            f"a batch took {figures.p50_batch_seconds:.2f} s median, {figures.p95_batch_seconds:.2f} s p95)",
+            f"a batch took {figures.p50_batch_seconds:.2f} s median, {figures.p95_batch_seconds:.2f} s p95); "
+            f"CPU per 1,000 activities: server {_ms(figures.server_cpu_ms_per_1000)}, database "
+            f"{_ms(figures.database_cpu_ms_per_1000)}; load average {figures.load_average[0]:.1f} before, "
+            f"{figures.load_average[1]:.1f} after",
         )
 
     def _pages(self, options: dict) -> None:
@@ -414,3 +417,7 @@ class Command(BaseCommand):
 
     def _emit(self, options: dict, data: dict, text: str) -> None:
         self.stdout.write(json.dumps(data) if options["format"] == "json" else text)
+
+
+def _ms(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.0f} ms"
