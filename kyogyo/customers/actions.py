@@ -4,15 +4,18 @@ stage rules, so objective criteria are applied when the data changes."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.validators import EmailValidator, MaxLengthValidator, validate_email
+from django.db import connection, models, transaction
 from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
+from kyogyo.customers import emails
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
@@ -232,6 +235,7 @@ def _check(
     unknown: dict[int, dict[str, list[ValidationError]]] = {}
     references = [f.name for f in model._meta.concrete_fields if f.is_relation]
     fields = [f for f in model._meta.concrete_fields if not f.is_relation]
+    checks = _plain_checks(model)
     for index, row in enumerate(rows):
         if isinstance(row, model):
             records.append(row)
@@ -248,7 +252,10 @@ def _check(
             unknown[index] = error.update_error_dict({})
             continue
         # Fields left at the model's defaults are valid by construction: only the given ones
-        # (and the creation time) are cleaned, with the same outcome.
+        # (and the creation time) are cleaned, with the same outcome; and a row whose values
+        # plainly pass (text within its length, a known choice, …) is not cleaned at all.
+        if _plainly_valid(record, values, checks):
+            continue
         untouched = [f.name for f in fields if f.name not in values and f.name != "created_at"]
         try:
             record.full_clean(exclude=references + untouched, validate_unique=False)
@@ -259,6 +266,66 @@ def _check(
     errors.update(unknown)
     refused = {i: ValidationError(_in_field_order(model, e)) for i, e in sorted(errors.items())}
     return Checked([None if i in refused else r for i, r in enumerate(records)], refused)
+
+
+def _plainly_valid(record: Model, values: Mapping[str, Any], checks: dict[str, _PlainCheck] | None) -> bool:
+    """Whether cleaning the given fields and the creation time of ``record`` would find nothing
+    (and change nothing): each value is already of its field's type and passes its checks."""
+    if checks is None:
+        return False
+    for name in (*values, "created_at"):
+        check = checks.get(name, _REFERENCE)
+        if check is _REFERENCE:
+            continue  # a reference: checked for all rows at once (_check_references)
+        if check is None or not check(getattr(record, name)):
+            return False
+    return True
+
+
+_PlainCheck = Callable[[Any], bool] | None
+_REFERENCE: Any = object()
+
+
+@cache
+def _plain_checks(model: type[Model]) -> dict[str, _PlainCheck] | None:
+    """Per field of ``model``, a quick test that a value passes ``clean`` unchanged (``None`` for
+    a field without one: such rows are cleaned). ``None`` for a model with checks of its own."""
+    if model.clean is not Model.clean:
+        return None
+    if model._meta.constraints:
+        return None
+    return {f.name: _plain_check(f) for f in model._meta.concrete_fields if not f.is_relation}
+
+
+def _plain_check(field: Any) -> _PlainCheck:
+    empty = field.empty_values if field.blank else ()
+    if isinstance(field, models.DateTimeField) and not field.validators:
+        return lambda value: isinstance(value, dt.datetime) or value in empty
+    if not isinstance(field, models.CharField) or field.generated:
+        return None
+    limits, email = [], False
+    for validator in field.validators:
+        if type(validator) is MaxLengthValidator and isinstance(validator.limit_value, int):
+            limits.append(validator.limit_value)
+        elif validator == validate_email and type(validator) is EmailValidator:
+            email = True
+        else:
+            return None
+    longest = min(limits, default=None)
+    choices = frozenset(key for key, _ in field.flatchoices) if field.choices else None
+
+    def check(value: Any) -> bool:
+        if value in empty:
+            return True  # skipped by clean_fields
+        return (
+            isinstance(value, str)  # what to_python keeps as it is
+            and value != ""
+            and (longest is None or len(value) <= longest)
+            and (choices is None or value in choices)
+            and (not email or emails.is_valid(value))
+        )
+
+    return check
 
 
 def _check_references(
