@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator, validate_email
 from django.db import connection, models, transaction
 from django.db.models import ForeignKey, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from kyogyo.customers import emails
@@ -22,7 +24,7 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
 from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
-from kyogyo.scoring.actions import fit_score_of, rescore_fit
+from kyogyo.scoring.actions import fit_scorer, rescore_fit
 
 RecordT = TypeVar("RecordT", Account, Contact)
 
@@ -137,10 +139,15 @@ class Checked(Generic[RecordT]):
 def new_account(*, at: dt.datetime | None = None, **values: Any) -> Account:
     """An unsaved company, checked as ``create_account`` checks one except for what needs the
     database (its external id is free): ``create_accounts`` checks that for many at once."""
-    account = Account(created_at=at or timezone.now())
+    account = _blank_maker(Account)()
+    account.created_at = at or timezone.now()
     _assign(account, ACCOUNT_FIELDS, values)
-    account.full_clean(validate_unique=False)
+    if not _plainly_valid(account, _ACCOUNT_CLEANED, _plain_checks(Account)):
+        account.full_clean(validate_unique=False)
     return account
+
+
+_ACCOUNT_CLEANED = [f.name for f in Account._meta.concrete_fields if not f.is_relation]
 
 
 def check_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> Checked[Account]:
@@ -185,9 +192,9 @@ def create_contacts(
         raise RowErrors(checked.errors)
     contacts = checked.valid
     book = book or rulebook.load()
-    now = timezone.now()
+    fit_score_of = fit_scorer(book=book, at=timezone.now())
     for contact in contacts:  # what rescore_fit would store right after the insert
-        contact.fit_score = fit_score_of(contact, book=book, at=now)
+        contact.fit_score = fit_score_of(contact)
     _insert(contacts)
     if start_journey:
         via = Transition.Via.USER if actor else Transition.Via.SYSTEM
@@ -205,13 +212,10 @@ def _insert(records: list[RecordT]) -> list[RecordT]:
     if not records:
         return records
     table = Table(type(records[0]))
+    references = [f for f in records[0]._meta.concrete_fields if isinstance(f, ForeignKey)]
     for record in records:  # a company saved after it was assigned (as save() handles it)
-        for field in record._meta.concrete_fields:
-            if (
-                isinstance(field, ForeignKey)
-                and getattr(record, field.attname) is None
-                and field.is_cached(record)
-            ):
+        for field in references:
+            if getattr(record, field.attname) is None and field.is_cached(record):
                 related = field.get_cached_value(record)
                 if related is not None:
                     setattr(record, field.attname, related.pk)  # which forgets the company…
@@ -236,13 +240,15 @@ def _check(
     references = [f.name for f in model._meta.concrete_fields if f.is_relation]
     fields = [f for f in model._meta.concrete_fields if not f.is_relation]
     checks = _plain_checks(model)
+    blank = _blank_maker(model)
     for index, row in enumerate(rows):
         if isinstance(row, model):
             records.append(row)
             continue
         assert isinstance(row, Mapping)
         values = dict(row)
-        record = model(created_at=values.pop("at", None) or now)
+        record = blank()
+        record.created_at = values.pop("at", None) or now  # type: ignore[attr-defined]
         records.append(record)
         if model is Contact:
             _normalise_email(values)
@@ -254,7 +260,7 @@ def _check(
         # Fields left at the model's defaults are valid by construction: only the given ones
         # (and the creation time) are cleaned, with the same outcome; and a row whose values
         # plainly pass (text within its length, a known choice, …) is not cleaned at all.
-        if _plainly_valid(record, values, checks):
+        if _plainly_valid(record, (*values, "created_at"), checks):
             continue
         untouched = [f.name for f in fields if f.name not in values and f.name != "created_at"]
         try:
@@ -268,12 +274,36 @@ def _check(
     return Checked([None if i in refused else r for i, r in enumerate(records)], refused)
 
 
-def _plainly_valid(record: Model, values: Mapping[str, Any], checks: dict[str, _PlainCheck] | None) -> bool:
-    """Whether cleaning the given fields and the creation time of ``record`` would find nothing
-    (and change nothing): each value is already of its field's type and passes its checks."""
+def _blank_maker(model: type[RecordT]) -> Callable[[], RecordT]:
+    """What makes a new unsaved ``model()``: a copy of a first one's field values, when its
+    defaults are constants and nothing listens to its creation (``model()`` works out every
+    default, field by field, and sends its signals)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model
+    return _copier(model)
+
+
+@cache
+def _copier(model: type[RecordT]) -> Callable[[], RecordT]:
+    if any(f.has_default() and callable(f.default) for f in model._meta.concrete_fields):
+        return model
+    values = {name: value for name, value in vars(model()).items() if name != "_state"}
+
+    def make() -> RecordT:
+        record = model.__new__(model)
+        vars(record).update(values)
+        record._state = ModelState()
+        return record
+
+    return make
+
+
+def _plainly_valid(record: Model, names: Sequence[str], checks: dict[str, _PlainCheck] | None) -> bool:
+    """Whether cleaning fields ``names`` of ``record`` would find nothing (and change nothing):
+    each value is already of its field's type and passes its checks."""
     if checks is None:
         return False
-    for name in (*values, "created_at"):
+    for name in names:
         check = checks.get(name, _REFERENCE)
         if check is _REFERENCE:
             continue  # a reference: checked for all rows at once (_check_references)
@@ -302,7 +332,7 @@ def _plain_check(field: Any) -> _PlainCheck:
     if isinstance(field, models.DateTimeField) and not field.validators:
         return lambda value: isinstance(value, dt.datetime) or value in empty
     if not isinstance(field, models.CharField) or field.generated:
-        return None
+        return (lambda value: value in empty) if empty else None  # skipped by clean_fields
     limits, email = [], False
     for validator in field.validators:
         if type(validator) is MaxLengthValidator and isinstance(validator.limit_value, int):
