@@ -246,7 +246,7 @@ def _check(
             records.append(row)
             continue
         assert isinstance(row, Mapping)
-        values = dict(row)
+        values: dict[str, Any] = dict(row)
         record = blank()
         record.created_at = values.pop("at", None) or now  # type: ignore[attr-defined]
         records.append(record)
