@@ -310,6 +310,7 @@ class Mapping:
             )
             return record
         raw: dict[str, tuple[str, str]] = {}  # field → (column, text)
+        controls = CONTROL.search("".join(cells)) is not None  # then found cell by cell
         for index, column, targets in self._plan(header):
             text = cells[index]
             if len(text) > MAX_CELL:
@@ -317,7 +318,7 @@ class Mapping:
                     CellError(column, "too_long", f"{len(text):,} characters (max {MAX_CELL:,})")
                 )
                 continue
-            if CONTROL.search(text):
+            if controls and CONTROL.search(text):
                 record.errors.append(CellError(column, "control_char", "contains control characters"))
                 continue
             text = text.strip()

@@ -25,30 +25,36 @@ def fit_score_of(contact: Contact, *, book: rulebook.RuleBook, at: dt.datetime) 
 
 
 def fit_scorer(*, book: rulebook.RuleBook, at: dt.datetime) -> Callable[[Contact], int]:
-    """``fit_score_of`` for many contacts: a fit score depends only on the fields the fit rules
-    read (no metrics or activities), so people alike in those are scored once."""
-    names = _fields_read(book.scoring.fit_rules)
-    if names is None:
+    """``fit_score_of`` for many contacts. Each fit rule reads only a few fields (no metrics,
+    no activities), so its verdict is worked out once per combination of those fields."""
+    rules = book.scoring.fit_rules
+    read = [_fields_read(rule.condition) for rule in rules]
+    if any(names is None for names in read):
         return lambda contact: fit_score_of(contact, book=book, at=at)
-    scores: dict[tuple[object, ...], int] = {}
+    verdicts: list[dict[tuple[object, ...], bool]] = [{} for _ in rules]
 
     def score(contact: Contact) -> int:
         fields = rulebook.contact_fields(contact)
-        key = tuple(fields[name] for name in names)
-        found = scores.get(key)
-        if found is None:
-            if len(scores) > 100_000:  # bounded, however varied the people
-                scores.clear()
-            facts = rulebook.criteria.Facts(now=at, fields=fields, metrics={})
-            contributions = engine.fit_contributions(book.scoring.fit_rules, facts, book.lists)
-            found = scores[key] = engine.fit_score(contributions)
-        return found
+        facts = None
+        points = 0
+        for rule, names, known in zip(rules, read, verdicts, strict=True):
+            assert names is not None
+            key = tuple(fields[name] for name in names)
+            holds = known.get(key)
+            if holds is None:
+                if len(known) > 100_000:  # bounded, however varied the people
+                    known.clear()
+                facts = facts or rulebook.criteria.Facts(now=at, fields=fields, metrics={})
+                holds = known[key] = rule.test(facts, book.lists)
+            if holds:
+                points += rule.points
+        return engine.fit_score([engine.Contribution("", points)])
 
     return score
 
 
-def _fields_read(rules: Iterable[engine.FitRuleSpec]) -> list[str] | None:
-    """The fields the conditions read; ``None`` if one reads anything else."""
+def _fields_read(condition: dict) -> list[str] | None:
+    """The fields a condition reads; ``None`` if it reads anything else."""
     names: set[str] = set()
 
     def walk(node: object) -> bool:
@@ -63,7 +69,7 @@ def _fields_read(rules: Iterable[engine.FitRuleSpec]) -> list[str] | None:
             return True
         return False
 
-    return sorted(names) if all(walk(rule.condition) for rule in rules) else None
+    return sorted(names) if walk(condition) else None
 
 
 def rescore_fit(contacts: Iterable[Contact], *, book: rulebook.RuleBook | None = None) -> list[Contact]:
