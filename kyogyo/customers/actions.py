@@ -4,23 +4,28 @@ stage rules, so objective criteria are applied when the data changes."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.validators import EmailValidator, MaxLengthValidator, validate_email
+from django.db import connection, models, transaction
 from django.db.models import ForeignKey, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.customers import emails
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.models import Transition
 from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
-from kyogyo.scoring.actions import fit_score_of, rescore_fit
+from kyogyo.scoring.actions import fit_scorer, rescore_fit
 
 RecordT = TypeVar("RecordT", Account, Contact)
 
@@ -155,10 +160,15 @@ class Checked(Generic[RecordT]):
 def new_account(*, at: dt.datetime | None = None, **values: Any) -> Account:
     """An unsaved company, checked as ``create_account`` checks one except for what needs the
     database (its external id is free): ``create_accounts`` checks that for many at once."""
-    account = Account(created_at=at or timezone.now())
+    account = _blank_maker(Account)()
+    account.created_at = at or timezone.now()
     _assign(account, ACCOUNT_FIELDS, values)
-    account.full_clean(validate_unique=False)
+    if not _plainly_valid(account, _ACCOUNT_CLEANED, _plain_checks(Account)):
+        account.full_clean(validate_unique=False)
     return account
+
+
+_ACCOUNT_CLEANED = [f.name for f in Account._meta.concrete_fields if not f.is_relation]
 
 
 def check_accounts(rows: Sequence[Mapping[str, Any] | Account]) -> Checked[Account]:
@@ -212,9 +222,9 @@ def create_contacts(
         raise RowErrors(checked.errors)
     contacts = checked.valid
     book = book or rulebook.load()
-    now = timezone.now()
+    fit_score_of = fit_scorer(book=book, at=timezone.now())
     for contact in contacts:  # what rescore_fit would store right after the insert
-        contact.fit_score = fit_score_of(contact, book=book, at=now)
+        contact.fit_score = fit_score_of(contact)
     _insert(contacts)
     if start_journey:
         via = Transition.Via.USER if actor else Transition.Via.SYSTEM
@@ -232,13 +242,10 @@ def _insert(records: list[RecordT]) -> list[RecordT]:
     if not records:
         return records
     table = Table(type(records[0]))
+    references = [f for f in records[0]._meta.concrete_fields if isinstance(f, ForeignKey)]
     for record in records:  # a company saved after it was assigned (as save() handles it)
-        for field in record._meta.concrete_fields:
-            if (
-                isinstance(field, ForeignKey)
-                and getattr(record, field.attname) is None
-                and field.is_cached(record)
-            ):
+        for field in references:
+            if getattr(record, field.attname) is None and field.is_cached(record):
                 related = field.get_cached_value(record)
                 if related is not None:
                     setattr(record, field.attname, related.pk)  # which forgets the company…
@@ -262,13 +269,16 @@ def _check(
     unknown: dict[int, dict[str, list[ValidationError]]] = {}
     references = [f.name for f in model._meta.concrete_fields if f.is_relation]
     fields = [f for f in model._meta.concrete_fields if not f.is_relation]
+    checks = _plain_checks(model)
+    blank = _blank_maker(model)
     for index, row in enumerate(rows):
         if isinstance(row, model):
             records.append(row)
             continue
         assert isinstance(row, Mapping)
-        values = dict(row)
-        record = model(created_at=values.pop("at", None) or now)
+        values: dict[str, Any] = dict(row)
+        record = blank()
+        record.created_at = values.pop("at", None) or now  # type: ignore[attr-defined]
         records.append(record)
         if model is Contact:
             _normalise_email(values)
@@ -278,7 +288,10 @@ def _check(
             unknown[index] = error.update_error_dict({})
             continue
         # Fields left at the model's defaults are valid by construction: only the given ones
-        # (and the creation time) are cleaned, with the same outcome.
+        # (and the creation time) are cleaned, with the same outcome; and a row whose values
+        # plainly pass (text within its length, a known choice, …) is not cleaned at all.
+        if _plainly_valid(record, (*values, "created_at"), checks):
+            continue
         untouched = [f.name for f in fields if f.name not in values and f.name != "created_at"]
         try:
             record.full_clean(exclude=references + untouched, validate_unique=False)
@@ -289,6 +302,90 @@ def _check(
     errors.update(unknown)
     refused = {i: ValidationError(_in_field_order(model, e)) for i, e in sorted(errors.items())}
     return Checked([None if i in refused else r for i, r in enumerate(records)], refused)
+
+
+def _blank_maker(model: type[RecordT]) -> Callable[[], RecordT]:
+    """What makes a new unsaved ``model()``: a copy of a first one's field values, when its
+    defaults are constants and nothing listens to its creation (``model()`` works out every
+    default, field by field, and sends its signals)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model
+    return _copier(model)
+
+
+@cache
+def _copier(model: type[RecordT]) -> Callable[[], RecordT]:
+    if any(f.has_default() and callable(f.default) for f in model._meta.concrete_fields):
+        return model
+    values = {name: value for name, value in vars(model()).items() if name != "_state"}
+
+    def make() -> RecordT:
+        record = model.__new__(model)
+        vars(record).update(values)
+        record._state = ModelState()
+        return record
+
+    return make
+
+
+def _plainly_valid(record: Model, names: Sequence[str], checks: dict[str, _PlainCheck] | None) -> bool:
+    """Whether cleaning fields ``names`` of ``record`` would find nothing (and change nothing):
+    each value is already of its field's type and passes its checks."""
+    if checks is None:
+        return False
+    for name in names:
+        check = checks.get(name, _REFERENCE)
+        if check is _REFERENCE:
+            continue  # a reference: checked for all rows at once (_check_references)
+        if check is None or not check(getattr(record, name)):
+            return False
+    return True
+
+
+_PlainCheck = Callable[[Any], bool] | None
+_REFERENCE: Any = object()
+
+
+@cache
+def _plain_checks(model: type[Model]) -> dict[str, _PlainCheck] | None:
+    """Per field of ``model``, a quick test that a value passes ``clean`` unchanged (``None`` for
+    a field without one: such rows are cleaned). ``None`` for a model with checks of its own."""
+    if model.clean is not Model.clean:
+        return None
+    if model._meta.constraints:
+        return None
+    return {f.name: _plain_check(f) for f in model._meta.concrete_fields if not f.is_relation}
+
+
+def _plain_check(field: Any) -> _PlainCheck:
+    empty = field.empty_values if field.blank else ()
+    if isinstance(field, models.DateTimeField) and not field.validators:
+        return lambda value: isinstance(value, dt.datetime) or value in empty
+    if not isinstance(field, models.CharField) or field.generated:
+        return (lambda value: value in empty) if empty else None  # skipped by clean_fields
+    limits, email = [], False
+    for validator in field.validators:
+        if type(validator) is MaxLengthValidator and isinstance(validator.limit_value, int):
+            limits.append(validator.limit_value)
+        elif validator == validate_email and type(validator) is EmailValidator:
+            email = True
+        else:
+            return None
+    longest = min(limits, default=None)
+    choices = frozenset(key for key, _ in field.flatchoices) if field.choices else None
+
+    def check(value: Any) -> bool:
+        if value in empty:
+            return True  # skipped by clean_fields
+        return (
+            isinstance(value, str)  # what to_python keeps as it is
+            and value != ""
+            and (longest is None or len(value) <= longest)
+            and (choices is None or value in choices)
+            and (not email or emails.is_valid(value))
+        )
+
+    return check
 
 
 def _check_references(

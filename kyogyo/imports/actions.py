@@ -7,6 +7,7 @@ part-way resumes after its last committed batch; invalid rows go to a CSV error 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import os
 import socket
@@ -123,7 +124,7 @@ def run_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> Summary:
     """Import ``path`` as ``kind`` rows; resumes an unfinished run of the same file and mapping."""
-    batch_size = batch_size or int(getattr(settings, "KYOGYO_IMPORT_BATCH_SIZE", 500))
+    batch_size = batch_size or int(getattr(settings, "KYOGYO_IMPORT_BATCH_SIZE", 5000))
     header, rows = read_rows(path, encoding=encoding)
     digest = file_hash(path)
     mapping.check_header(header)
@@ -150,6 +151,7 @@ def run_import(
             run.error_file = str(target)
 
     importer = _Importer(kind, mapping, header)
+    thresholds = _collect_less()
     try:
         # Rows a previous run committed: only their keys are needed (duplicates within the file).
         for row in islice(rows, skip):
@@ -184,6 +186,7 @@ def run_import(
                 progress(summary.rows, total)
     finally:
         errors.close()
+        _collect_as_before(thresholds)
     summary.error_file = str(errors.path) if summary.errors else None
     if run is not None:
         run.status = ImportRun.Status.DONE
@@ -193,6 +196,22 @@ def run_import(
     if progress and summary.rows < total:
         progress(total, total)
     return summary
+
+
+def _collect_less() -> tuple[int, int, int]:
+    """Have the cyclic garbage collector run less often during a run (returns its settings as
+    they were): each batch makes tens of thousands of objects that live until it commits, and
+    collecting them as often as the default does took a fifth of the time. What exists
+    before the run (code, settings) is left out of collections altogether."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], 50_000), max(thresholds[1], 20), max(thresholds[2], 100))
+    return thresholds
+
+
+def _collect_as_before(thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
 
 
 def _open_run(kind: str, path: Path, digest: str, mapping: Mapping) -> ImportRun:

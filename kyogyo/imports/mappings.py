@@ -23,16 +23,17 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 
+from kyogyo.customers import emails
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.models import Deal
 from kyogyo.imports import presets
@@ -208,6 +209,14 @@ class Mapping:
     first_of_account: bool = False
     minor_amounts: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    # Worked out once: the mapped columns of a header, the conversion of each field.
+    _plans: dict[tuple[str, ...], list[tuple[int, str, list[str]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _converters: dict[str, Callable[[str], Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _slots: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Any, *, kind: str) -> Mapping:
@@ -301,16 +310,15 @@ class Mapping:
             )
             return record
         raw: dict[str, tuple[str, str]] = {}  # field → (column, text)
-        for column, text in zip(header, cells, strict=True):
-            targets = self.columns.get(column)
-            if targets is None:
-                continue
+        controls = CONTROL.search("".join(cells)) is not None  # then found cell by cell
+        for index, column, targets in self._plan(header):
+            text = cells[index]
             if len(text) > MAX_CELL:
                 record.errors.append(
                     CellError(column, "too_long", f"{len(text):,} characters (max {MAX_CELL:,})")
                 )
                 continue
-            if CONTROL.search(text):
+            if controls and CONTROL.search(text):
                 record.errors.append(CellError(column, "control_char", "contains control characters"))
                 continue
             text = text.strip()
@@ -320,41 +328,54 @@ class Mapping:
         for name, default in self.defaults.items():
             if not raw.get(name, ("", ""))[1]:
                 raw[name] = (raw.get(name, ("(default)", ""))[0], default)
+        columns = record.columns
         for name, (column, text) in raw.items():
-            record.columns[name] = column
+            columns[name] = column
             if name in self.values and text.lower() in self.values[name]:
                 text = self.values[name][text.lower()]
             if not text:
                 continue
             try:
-                value = self._value(name, text)
+                value = self._converter(name)(text)
             except ValueError as error:
                 code, _, message = str(error).partition(":")
                 record.errors.append(CellError(column, code, message.strip()))
                 continue
-            self._place(record, name, value)
-        self._money(record)
+            where, key = self._slot(name)
+            if where == "at":
+                record.at = value
+            else:
+                getattr(record, where)[key] = value
+        if MONEY & record.values.keys():
+            self._money(record)
         if not record.errors:
             self._require(record)
         return record
 
-    def _place(self, record: Record, name: str, value: Any) -> None:
-        if name == AT_FIELD.get(self.kind):
-            record.at = value
-            return
-        group, _, key = name.partition(".")
-        groups: dict[str, dict[str, Any]] = {
-            "account": record.account,
-            "contact": record.contact,
-            "deal": record.deal,
-            "payload": record.payload,
-            "lifecycle": record.lifecycle,
-        }
-        target = groups.get(group) if key else None
-        if target is None:
-            record.values[name] = value
-        else:
-            target[key] = value
+    def _plan(self, header: list[str]) -> list[tuple[int, str, list[str]]]:
+        """The mapped columns of ``header``: (position, column, fields), worked out once per file."""
+        cached = self._plans.get(tuple(header))
+        if cached is None:
+            cached = self._plans[tuple(header)] = [
+                (index, column, self.columns[column])
+                for index, column in enumerate(header)
+                if column in self.columns
+            ]
+        return cached
+
+    def _slot(self, name: str) -> tuple[str, str]:
+        """Where field ``name`` goes in a ``Record``: ``at``, or one of its tables and the key."""
+        slot = self._slots.get(name)
+        if slot is None:
+            group, _, key = name.partition(".")
+            if name == AT_FIELD.get(self.kind):
+                slot = ("at", "")
+            elif key and group in GROUPS:
+                slot = (group, key)
+            else:
+                slot = ("values", name)
+            self._slots[name] = slot
+        return slot
 
     def _money(self, record: Record) -> None:
         """Amounts in the file's units → whole minor units of the row's currency."""
@@ -421,46 +442,58 @@ class Mapping:
         record.values["external_id"] = "import:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
 
     def _value(self, name: str, text: str) -> Any:
+        return self._converter(name)(text)
+
+    def _converter(self, name: str) -> Callable[[str], Any]:
+        """How a cell's text becomes field ``name``'s value (``ValueError("code: message")``
+        when it cannot), worked out once per field."""
+        convert = self._converters.get(name)
+        if convert is None:
+            convert = self._converters[name] = self._make_converter(name)
+        return convert
+
+    def _make_converter(self, name: str) -> Callable[[str], Any]:
+        prefix = self.prefix.get(name, "")
         if name.endswith("external_id"):
-            if name in ID_LISTS:
-                text = text.split(";", 1)[0].strip()  # a list of associated ids: the first (primary)
-            return self.prefix.get(name, "") + text
+            if name in ID_LISTS:  # a list of associated ids: the first (primary)
+                return lambda text: prefix + text.split(";", 1)[0].strip()
+            return lambda text: prefix + text
         if name in ("email", "contact.email"):
-            text = text.lower()
-            try:
-                validate_email(text)
-            except ValidationError:
-                raise ValueError(f"bad_email: not an email address: {text[:80]!r}") from None
-            return text
+            return _email
         if name in ("domain", "account.domain"):
-            return _domain(text)
+            return _domain
         if name == "country":
-            return text.upper()
+            return str.upper
         if name == "currency":
-            text = text.upper()
-            if not (len(text) == 3 and text.isascii() and text.isalpha()):
-                raise ValueError(f"bad_value: {text[:80]!r} is not a three-letter currency code such as JPY")
-            return text
+            return _currency
         if name in WHOLE_NUMBERS:
-            return _whole(text, *WHOLE_NUMBERS[name])
+            low, high = WHOLE_NUMBERS[name]
+            return lambda text: _whole(text, low, high)
         if name in MONEY:
-            return _amount(text)
+            return _amount
         if name in CHOICES:
-            if text not in CHOICES[name]:
-                raise ValueError(f"bad_value: {text[:80]!r} is not one of {sorted(CHOICES[name])}")
-            return text
+            choices = CHOICES[name]
+
+            def choice(text: str) -> str:
+                if text not in choices:
+                    raise ValueError(f"bad_value: {text[:80]!r} is not one of {sorted(choices)}")
+                return text
+
+            return choice
         if name in KEYS:
-            return text.lower()
+            return str.lower
         if name in DATETIMES or name.startswith("lifecycle."):
-            return self._date(text)
+            return self._date
         if name in DATES:
-            return timezone.localtime(self._date(text)).date()
-        return self.prefix.get(name, "") + text
+            return lambda text: timezone.localtime(self._date(text)).date()
+        if prefix:
+            return lambda text: prefix + text
+        return str
 
     def _date(self, text: str) -> dt.datetime:
         for fmt in self.dates:
             try:
-                moment = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 — made aware below
+                moment = _parse_time(text, fmt)
                 break
             except ValueError:
                 continue
@@ -474,6 +507,76 @@ class Mapping:
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
         return moment
+
+
+GROUPS = frozenset({"account", "contact", "deal", "payload", "lifecycle"})
+
+
+def _email(text: str) -> str:
+    text = text.lower()
+    if not emails.is_valid(text):  # validate_email's verdict
+        raise ValueError(f"bad_email: not an email address: {text[:80]!r}")
+    return text
+
+
+def _currency(text: str) -> str:
+    text = text.upper()
+    if not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise ValueError(f"bad_value: {text[:80]!r} is not a three-letter currency code such as JPY")
+    return text
+
+
+# ``strptime``'s own patterns for these directives (Lib/_strptime.py), so a format made of them
+# matches exactly what ``strptime`` matches; others go to ``strptime`` itself.
+_TIME_PARTS = {
+    "Y": r"(?P<Y>\d\d\d\d)",
+    "m": r"(?P<m>1[0-2]|0[1-9]|[1-9])",
+    "d": r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])",
+    "H": r"(?P<H>2[0-3]|[0-1]\d|\d)",
+    "M": r"(?P<M>[0-5]\d|\d)",
+    "S": r"(?P<S>6[0-1]|[0-5]\d|\d)",
+}
+
+
+@lru_cache(maxsize=64)
+def _time_pattern(fmt: str) -> re.Pattern[str] | None:
+    """A compiled pattern for ``fmt`` when it uses only %Y %m %d %H %M %S (each once), else None."""
+    parts, seen, at = [], set(), 0
+    for match in re.finditer(r"%(.)", fmt):
+        directive = match.group(1)
+        if directive not in _TIME_PARTS or directive in seen:
+            return None
+        seen.add(directive)
+        parts += [_literal(fmt[at : match.start()]), _TIME_PARTS[directive]]
+        at = match.end()
+    parts.append(_literal(fmt[at:]))
+    if not {"Y", "m", "d"} <= seen:
+        return None
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _literal(text: str) -> str:
+    # As strptime: regex characters escaped, a run of blanks matches any run of blanks.
+    return re.sub(r"\s+", r"\\s+", re.sub(r"([\\.^$*+?\(\){}\[\]|])", r"\\\1", text))
+
+
+def _parse_time(text: str, fmt: str) -> dt.datetime:
+    """``datetime.strptime(text, fmt)``, without its general machinery for the usual formats."""
+    pattern = _time_pattern(fmt)
+    if pattern is None:
+        return dt.datetime.strptime(text, fmt)  # noqa: DTZ007 — made aware by the caller
+    found = pattern.match(text)
+    if found is None or found.end() != len(text):  # as strptime: the first match, all of it
+        raise ValueError(f"time data {text!r} does not match format {fmt!r}")
+    parts = found.groupdict()
+    return dt.datetime(  # noqa: DTZ001 — made aware by the caller
+        int(parts["Y"]),
+        int(parts["m"]),
+        int(parts["d"]),
+        int(parts.get("H") or 0),
+        int(parts.get("M") or 0),
+        int(parts.get("S") or 0),
+    )
 
 
 OPTIONS = (

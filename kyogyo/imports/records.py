@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from kyogyo.customers import actions as customer_actions
@@ -27,6 +26,7 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import ReasonCode, Transition
 from kyogyo.marketing.actions import ActivityError
+from kyogyo.ops.rows import Table
 from kyogyo.org.models import User
 from kyogyo.success import actions as success_actions
 from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
@@ -674,17 +674,14 @@ class _Index:
     def __init__(self, model: type[models.Model], fields: list[str], refs: list[dict], *, lock: bool):
         self.fields = fields
         self.found: dict[tuple[str, str], Any] = {}
-        manager = model._default_manager
+        table = Table(model)
+        loaded: dict[Any, Any] = {}  # by id: a record found by two keys is one instance
         for name in fields:
             wanted = {self._key(name, ref[name]) for ref in refs if ref.get(name)}
             if not wanted:
                 continue
-            query = manager.select_for_update() if lock else manager.all()
-            if name in self.CASELESS:
-                query = query.annotate(_key=Lower(name)).filter(_key__in=wanted)
-            else:
-                query = query.filter(**{f"{name}__in": wanted})
-            for instance in query.order_by("pk"):
+            for instance in table.find(name, wanted, caseless=name in self.CASELESS, lock=lock):
+                instance = loaded.setdefault(instance.pk, instance)
                 self.found.setdefault((name, self._key(name, getattr(instance, name))), instance)
 
     def _key(self, name: str, value: Any) -> str:

@@ -251,3 +251,46 @@ def test_without_at_people_are_created_now_and_without_start_journey_no_journey(
     assert created[0].pk and created[0].created_at is not None
     assert not Transition.objects.filter(subject=created[0]).exists()
     assert actions.create_contacts([]) == []
+
+
+def test_values_that_plainly_pass_are_stored_as_cleaning_would_store_them(world):
+    """Rows are cleaned only when a value is not plainly valid already (text of the right
+    length, a known choice, an email address validate_email accepts): any other value —
+    the wrong type, too long, unknown — goes through full_clean, so the outcome is the
+    same as create_contact's, row by row."""
+    rows = [
+        {"email": "plain@company1.example.jp", "title": "x" * 150, "consent": "granted", "at": T0},
+        {"email": "number@company1.example.jp", "title": 5, "at": T0},  # cleaned: stored as "5"
+        {"email": "long@company1.example.jp", "first_name": "y" * 101, "at": T0},
+        {"email": "choice@company1.example.jp", "consent": Contact.Consent.WITHDRAWN, "at": T0},
+        {"email": "odd@company1.example.jp", "consent": "Granted", "at": T0},
+        {"email": "user@-bad-.example.jp", "at": T0},
+        {"email": "dots..twice@company1.example.jp", "at": T0},
+        {"email": "localhost@localhost", "source": "", "phone": "", "at": T0},
+        {"email": None, "external_id": "crm:no-email", "at": T0},
+    ]
+
+    def outcome(make: Any) -> list[Any]:
+        results: list[Any] = []
+        with transaction.atomic():
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        contact = make(dict(row))
+                except (ValidationError, actions.RowErrors) as error:
+                    errors = error.errors[0] if isinstance(error, actions.RowErrors) else error
+                    results.append(errors.message_dict)
+                else:
+                    stored = Contact.objects.values(
+                        "email", "title", "first_name", "consent", "external_id", "created_at"
+                    ).get(pk=contact.pk)
+                    results.append(stored)
+            transaction.set_rollback(True)
+        return results
+
+    one_by_one = outcome(lambda row: actions.create_contact(**row))
+    in_batches = outcome(lambda row: actions.create_contacts([row])[0])
+    assert in_batches == one_by_one
+    assert one_by_one[1]["title"] == "5"
+    assert set(one_by_one[2]) == {"first_name"} and set(one_by_one[4]) == {"consent"}
+    assert set(one_by_one[5]) == {"email"} and set(one_by_one[6]) == {"email"}

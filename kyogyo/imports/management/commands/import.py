@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            help="rows per transaction, the unit a crashed run resumes after (default 500)",
+            help="rows per transaction, the unit a crashed run resumes after (default 5000)",
         )
         parser.add_argument(
             "--errors",
