@@ -51,9 +51,7 @@ def create_user(
     _check_admin(actor)
     username = (username or "").strip()
     if not USERNAME.fullmatch(username):
-        raise OrgError(
-            "bad_username", "a user name is 1–150 letters, digits and . @ + - _", field="username"
-        )
+        raise OrgError("bad_username", "a user name is 1–150 letters, digits and . @ + - _", field="username")
     if User.objects.filter(username__iexact=username).exists():
         raise OrgError("username_taken", f"the user name {username!r} is taken", field="username")
     email = (email or "").strip()

@@ -3,6 +3,7 @@ that owns its data; this module only mounts them. The index is ``web:settings``.
 
 from django.urls import path
 
+from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
 
 app_name = "settings"
@@ -12,4 +13,11 @@ urlpatterns = [
     path("users/<int:pk>/", org.user_detail, name="user"),
     path("users/<int:pk>/active", org.user_active, name="user_active"),
     path("teams/<int:pk>/", org.team_detail, name="team"),
+    path("stages/", journey.stages, name="stages"),
+    path("stages/<int:pk>/", journey.stage_detail, name="stage"),
+    path("rules/new/", journey.rule_editor, name="rule_new"),
+    path("rules/<slug:key>/", journey.rule_editor, name="rule"),
+    path("rules/<slug:key>/active", journey.rule_active, name="rule_active"),
+    path("reasons/", journey.reasons, name="reasons"),
+    path("reasons/<int:pk>/", journey.reason_detail, name="reason"),
 ]

@@ -43,7 +43,13 @@ def test_an_admin_adds_a_user_who_can_sign_in(admin_client, people, client):
     team = Team.objects.get(key=Team.FIELD_SALES)
     response = admin_client.post(
         "/settings/users/",
-        {"username": "newbie", "email": "new@example.jp", "team": team.pk, "role": "member", "password": "a-long-pw-91"},
+        {
+            "username": "newbie",
+            "email": "new@example.jp",
+            "team": team.pk,
+            "role": "member",
+            "password": "a-long-pw-91",
+        },
         follow=True,
     )
     assert b"newbie can now sign in." in response.content
@@ -53,7 +59,8 @@ def test_an_admin_adds_a_user_who_can_sign_in(admin_client, people, client):
 
 def test_a_taken_name_and_a_bad_email_are_said_next_to_their_fields(admin_client, people):
     response = admin_client.post(
-        "/settings/users/", {"username": "IS_REP", "email": "nope", "role": "member", "password": "a-long-pw-91"}
+        "/settings/users/",
+        {"username": "IS_REP", "email": "nope", "role": "member", "password": "a-long-pw-91"},
     )
     assert response.status_code == 422
     html = response.content.decode()
@@ -66,7 +73,9 @@ def test_a_taken_name_and_a_bad_email_are_said_next_to_their_fields(admin_client
 
 
 def test_a_weak_password_is_refused(admin_client, people):
-    response = admin_client.post("/settings/users/", {"username": "weak", "role": "member", "password": "123"})
+    response = admin_client.post(
+        "/settings/users/", {"username": "weak", "role": "member", "password": "123"}
+    )
     assert response.status_code == 422
     assert not User.objects.filter(username="weak").exists()
 
