@@ -3,6 +3,7 @@ that owns its data; this module only mounts them. The index is ``web:settings``.
 
 from django.urls import path
 
+from kyogyo.handoffs import settings_views as handoffs
 from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
 
@@ -20,4 +21,10 @@ urlpatterns = [
     path("rules/<slug:key>/active", journey.rule_active, name="rule_active"),
     path("reasons/", journey.reasons, name="reasons"),
     path("reasons/<int:pk>/", journey.reason_detail, name="reason"),
+    path("sla/", handoffs.sla, name="sla"),
+    path("sla/stages/<int:pk>", handoffs.stage_sla, name="stage_sla"),
+    path("sla/exceptions/", handoffs.add_exception, name="add_exception"),
+    path("sla/exceptions/<int:pk>/remove", handoffs.remove_exception, name="remove_exception"),
+    path("sla/routing/", handoffs.add_routing_rule, name="add_routing_rule"),
+    path("sla/routing/<int:pk>/active", handoffs.routing_rule_active, name="routing_rule_active"),
 ]
