@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -135,7 +136,7 @@ def _render(request: HttpRequest, status: int = 200, **forms_given: forms.Form) 
         ],
         "calendar_form": forms_given.get("calendar") or CalendarForm(initial=_calendar_initial()),
         "exceptions": CalendarException.objects.filter(
-            date__gte=dt.date.today() - dt.timedelta(days=366)
+            date__gte=timezone.localdate() - dt.timedelta(days=366)
         ).order_by("date")[:EXCEPTIONS_SHOWN],
         "exception_form": forms_given.get("exception") or ExceptionForm(),
         "routing_rules": RoutingRule.objects.select_related("team")
