@@ -6,6 +6,7 @@ from django.urls import path
 from kyogyo.handoffs import settings_views as handoffs
 from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
+from kyogyo.scoring import settings_views as scoring
 
 app_name = "settings"
 
@@ -27,4 +28,6 @@ urlpatterns = [
     path("sla/exceptions/<int:pk>/remove", handoffs.remove_exception, name="remove_exception"),
     path("sla/routing/", handoffs.add_routing_rule, name="add_routing_rule"),
     path("sla/routing/<int:pk>/active", handoffs.routing_rule_active, name="routing_rule_active"),
+    path("scoring/", scoring.scoring, name="scoring"),
+    path("scoring/fit/<int:pk>/", scoring.fit_rule, name="fit_rule"),
 ]
