@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-
 from django.utils import timezone
 
 from kyogyo.customers.models import Contact
