@@ -3,6 +3,7 @@ that owns its data; this module only mounts them. The index is ``web:settings``.
 
 from django.urls import path
 
+from kyogyo.analytics import settings_views as analytics
 from kyogyo.handoffs import settings_views as handoffs
 from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
@@ -30,4 +31,6 @@ urlpatterns = [
     path("sla/routing/<int:pk>/active", handoffs.routing_rule_active, name="routing_rule_active"),
     path("scoring/", scoring.scoring, name="scoring"),
     path("scoring/fit/<int:pk>/", scoring.fit_rule, name="fit_rule"),
+    path("targets/", analytics.targets, name="targets"),
+    path("targets/<int:pk>/delete", analytics.delete_target, name="delete_target"),
 ]
