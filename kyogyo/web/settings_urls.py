@@ -4,6 +4,7 @@ that owns its data; this module only mounts them. The index is ``web:settings``.
 from django.urls import path
 
 from kyogyo.analytics import settings_views as analytics
+from kyogyo.api import settings_views as api
 from kyogyo.handoffs import settings_views as handoffs
 from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
@@ -33,4 +34,6 @@ urlpatterns = [
     path("scoring/fit/<int:pk>/", scoring.fit_rule, name="fit_rule"),
     path("targets/", analytics.targets, name="targets"),
     path("targets/<int:pk>/delete", analytics.delete_target, name="delete_target"),
+    path("tokens/", api.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke", api.revoke, name="revoke_token"),
 ]
