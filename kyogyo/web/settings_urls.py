@@ -9,6 +9,7 @@ from kyogyo.handoffs import settings_views as handoffs
 from kyogyo.journey import settings_views as journey
 from kyogyo.org import settings_views as org
 from kyogyo.scoring import settings_views as scoring
+from kyogyo.webhooks import settings_views as webhooks
 
 app_name = "settings"
 
@@ -36,4 +37,9 @@ urlpatterns = [
     path("targets/<int:pk>/delete", analytics.delete_target, name="delete_target"),
     path("tokens/", api.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke", api.revoke, name="revoke_token"),
+    path("webhooks/", webhooks.endpoints, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook"),
+    path("webhooks/<int:pk>/active", webhooks.endpoint_active, name="webhook_active"),
+    path("webhooks/<int:pk>/rotate-secret", webhooks.rotate_secret, name="rotate_secret"),
+    path("webhooks/deliveries/<int:pk>/retry", webhooks.retry, name="retry_delivery"),
 ]
