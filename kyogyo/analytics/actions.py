@@ -91,7 +91,7 @@ def create_target(
     if not 0 <= value <= MAX_TARGET:
         raise AnalyticsError("bad_value", "a target is a number from 0 up", "value")
     if metric == "grr" and value > 1:
-        raise AnalyticsError("bad_value", "a GRR target is a share from 0 to 1 (0.9 = 90%)", "value")
+        raise AnalyticsError("bad_share", "a GRR target is a share from 0 to 1 (0.9 = 90%)", "value")
     return Target.objects.create(metric=metric, team=team, starts_on=starts_on, ends_on=ends_on, value=value)
 
 

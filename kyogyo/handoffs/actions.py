@@ -290,10 +290,16 @@ def update_calendar(
             else "holiday_country"
             if "holiday" in text
             else "day_end"
-            if "end" in text
+            if "must end" in text
             else "weekdays"
         )
-        raise SettingsError("bad_calendar", text, field=field) from exc
+        code = {
+            "time_zone": "bad_time_zone",
+            "holiday_country": "bad_holiday_country",
+            "day_end": "bad_day_end",
+            "weekdays": "no_weekdays",
+        }[field]
+        raise SettingsError(code, text, field=field) from exc
     row, _ = BusinessCalendar.objects.get_or_create(pk=1)
     row.time_zone, row.weekdays = time_zone, sorted(set(weekdays))
     row.day_start, row.day_end, row.holiday_country = day_start, day_end, holiday_country

@@ -137,7 +137,7 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def error_file(request: HttpRequest, pk: int) -> HttpResponse:
+def error_file(request: HttpRequest, pk: int) -> FileResponse:
     path = uploads.error_file_of(_upload(request, pk))
     if path is None:
         raise Http404

@@ -85,16 +85,16 @@ def scoring(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The engagement weights are saved."))
                 return redirect("settings:scoring")
         return _render(request, 422, engagement=form)
-    form = FitRuleForm(request.POST)
-    if form.is_valid():
+    rule_form = FitRuleForm(request.POST)
+    if rule_form.is_valid():
         try:
-            actions.save_fit_rule(None, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            actions.save_fit_rule(None, actor=request.user, **rule_form.cleaned_data)  # type: ignore[arg-type]
         except actions.ScoringError as exc:
-            refuse_on_form(form, exc)
+            refuse_on_form(rule_form, exc)
         else:
             messages.success(request, _("The fit rule is added; scores follow as people's data changes."))
             return redirect("settings:scoring")
-    return _render(request, 422, rule=form)
+    return _render(request, 422, rule=rule_form)
 
 
 @admin_page

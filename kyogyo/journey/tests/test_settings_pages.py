@@ -142,7 +142,9 @@ def test_reasons_are_added_validated_and_switched_off_not_deleted(admin_client, 
         {"kind": "loss", "key": "web-price", "label": "x", "sends_to": nurture.pk, "order": 0},
     )
     assert response.status_code == 422
-    assert b"only reject reasons send people to a stage" in response.content, response.context["form"].errors
+    assert b"Only reasons for rejecting a handoff send people to a stage." in response.content, (
+        response.context["form"].errors
+    )
     response = admin_client.post(
         "/settings/reasons/",
         {"kind": "reject", "key": "wrong_person", "label": PAYLOAD, "order": 3},
@@ -154,7 +156,7 @@ def test_reasons_are_added_validated_and_switched_off_not_deleted(admin_client, 
     response = admin_client.post(
         "/settings/reasons/", {"kind": "reject", "key": "wrong_person", "label": "again", "order": 0}
     )
-    assert b"there is already a reason" in response.content
+    assert b"There is already a reason with this key" in response.content
     admin_client.post(f"/settings/reasons/{reason.pk}/", {"label": "Wrong person", "order": 3})
     reason.refresh_from_db()
     assert (reason.label, reason.active) == ("Wrong person", False)

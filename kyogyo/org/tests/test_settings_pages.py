@@ -68,7 +68,7 @@ def test_a_taken_name_and_a_bad_email_are_said_next_to_their_fields(admin_client
     response = admin_client.post(
         "/settings/users/", {"username": "IS_REP", "role": "member", "password": "a-long-pw-91"}
     )
-    assert "the user name &#x27;IS_REP&#x27; is taken" in response.content.decode()
+    assert "This user name is taken." in response.content.decode()
     assert User.objects.filter(username__iexact="is_rep").count() == 1
 
 
@@ -91,7 +91,7 @@ def test_team_and_role_change(admin_client, people):
 def test_an_admin_cannot_drop_their_own_admin_role(admin_client, people):
     response = admin_client.post(f"/settings/users/{people.admin.pk}/", {"team": "", "role": "member"})
     assert response.status_code == 422
-    assert b"you cannot take away your own admin role" in response.content
+    assert b"You cannot take away your own admin role." in response.content
     people.admin.refresh_from_db()
     assert people.admin.role == "admin"
 
@@ -111,7 +111,7 @@ def test_deactivating_keeps_the_user_and_blocks_sign_in(admin_client, people, cl
 
 def test_an_admin_cannot_deactivate_themselves(admin_client, people):
     response = admin_client.post(f"/settings/users/{people.admin.pk}/active", {"active": "0"}, follow=True)
-    assert b"you cannot deactivate yourself" in response.content
+    assert b"You cannot deactivate yourself." in response.content
     people.admin.refresh_from_db()
     assert people.admin.is_active
 
