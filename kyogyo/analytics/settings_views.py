@@ -67,7 +67,8 @@ class TargetForm(forms.Form):
         label="KPI",
         max_length=40,
         help_text=gettext_lazy(
-            "revenue, new_mrr, wins, grr (a share: 0.9 = 90%) or entered:<stage key>, e.g. entered:mql."
+            'One of <code translate="no">revenue, new_mrr, wins, grr</code> (GRR as a share: 0.9 = 90%%) or '
+            '<code translate="no">entered:&lt;stage key&gt;</code>.'
         ),
         widget=forms.TextInput(attrs={"translate": "no", "list": "kpis"}),
     )

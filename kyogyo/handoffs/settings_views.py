@@ -80,7 +80,11 @@ def _pool_choices() -> list[tuple[int, str]]:
 
 
 class RoutingForm(forms.Form):
-    team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all())
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     priority = forms.IntegerField(label=gettext_lazy("Priority"), min_value=0, max_value=10_000, initial=100)
     condition = forms.CharField(

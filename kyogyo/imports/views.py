@@ -52,7 +52,7 @@ class UploadForm(forms.Form):
     mapping = forms.FileField(
         label=gettext_lazy("Mapping file (YAML or JSON)"),
         required=False,
-        help_text=gettext_lazy("Give a preset or a mapping file (docs/imports.md)."),
+        help_text=gettext_lazy("Give a preset or a mapping file, not both."),
     )
     dry_run = forms.BooleanField(
         label=gettext_lazy("Dry run: check and count, write nothing"), required=False, initial=True

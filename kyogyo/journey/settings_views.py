@@ -188,6 +188,7 @@ class ReasonForm(forms.Form):
         required=False,
         empty_label=gettext_lazy("back to the sending team"),
         help_text=gettext_lazy("Only for handoff rejects."),
+        widget=forms.Select(attrs={"translate": "no"}),
     )
     order = forms.IntegerField(label=gettext_lazy("Order"), min_value=0, max_value=1000, initial=0)
 

@@ -26,7 +26,11 @@ class NewUserForm(forms.Form):
     first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
     team = forms.ModelChoiceField(
-        label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False, empty_label="—"
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label="—",
+        widget=forms.Select(attrs={"translate": "no"}),
     )
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=User.Role.choices, initial=User.Role.MEMBER)
     password = forms.CharField(
@@ -38,7 +42,11 @@ class NewUserForm(forms.Form):
 
 class UserForm(forms.Form):
     team = forms.ModelChoiceField(
-        label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False, empty_label="—"
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label="—",
+        widget=forms.Select(attrs={"translate": "no"}),
     )
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=User.Role.choices)
 

@@ -22,6 +22,12 @@ from kyogyo.webhooks.models import Delivery, Endpoint
 URL_ERRORS = {"bad_url", "blocked_address", "unresolvable", "bad_scheme", "bad_host", "credentials"}
 
 
+class EventsWidget(forms.CheckboxSelectMultiple):
+    """Event types are identifiers (data): their labels are marked as not to translate."""
+
+    option_template_name = "webhooks/settings/_event_option.html"
+
+
 def _event_choices() -> list[tuple[str, str]]:
     return [("*", str(gettext_lazy("All events")))] + [(e, e) for e in actions.EVENT_TYPES]
 
@@ -30,12 +36,12 @@ class EndpointForm(forms.Form):
     url = forms.CharField(
         label="URL",
         max_length=500,
-        widget=forms.URLInput(attrs={"translate": "no", "placeholder": "https://"}),
+        widget=forms.URLInput(attrs={"translate": "no"}),
     )
     events = forms.MultipleChoiceField(
         label=gettext_lazy("Events"),
         choices=_event_choices,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
+        widget=EventsWidget(attrs={"class": "checks"}),
     )
     description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
 
