@@ -77,6 +77,7 @@ class TargetForm(forms.Form):
         queryset=Team.objects.all(),
         required=False,
         empty_label=gettext_lazy("The company"),
+        widget=forms.Select(attrs={"translate": "no"}),
     )
     starts_on = forms.DateField(
         label=gettext_lazy("Starts on"), widget=forms.DateInput(attrs={"type": "date"})

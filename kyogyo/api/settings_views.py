@@ -20,7 +20,7 @@ from kyogyo.org import access
 from kyogyo.org.models import User
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import refuse_on_form
+from kyogyo.web.settings_pages import data_message, refuse_on_form
 
 PER_PAGE = 50
 
@@ -71,7 +71,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         except actions.TokenError as exc:
             refuse_on_form(form, exc, field="name" if exc.code == "bad_name" else None)
         else:
-            messages.success(request, _("The token %(name)s is created.") % {"name": token.name})
+            messages.success(request, data_message(_("The token %(name)s is created."), name=token.name))
             return _render(request, TokenForm(), secret=secret, status=201)
     return _render(request, form, status=422)
 
@@ -88,6 +88,6 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal_message(exc))
     else:
         messages.success(
-            request, _("The token %(name)s is revoked; it no longer works.") % {"name": token.name}
+            request, data_message(_("The token %(name)s is revoked; it no longer works."), name=token.name)
         )
     return redirect("settings:tokens")

@@ -56,7 +56,7 @@ class CalendarForm(forms.Form):
         label=gettext_lazy("Public holidays of (country code)"),
         max_length=8,
         required=False,
-        help_text=gettext_lazy("For example JP; empty for none."),
+        help_text=gettext_lazy('For example <code translate="no">JP</code>; empty for none.'),
     )
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from kyogyo.journey import actions, criteria, evaluation, rulefile
 from kyogyo.journey.models import ReasonCode, Rule, Stage
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, data_message, refuse_on_form
 
 PREVIEW_SAMPLE = 20
 MAX_RULE_TEXT = 50_000
@@ -37,9 +37,13 @@ when:
 class StageForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     name_ja = forms.CharField(label=gettext_lazy("Japanese name"), max_length=100, required=False)
-    meaning = forms.CharField(label=gettext_lazy("Meaning"), widget=forms.Textarea, required=False)
+    meaning = forms.CharField(
+        label=gettext_lazy("Meaning"), widget=forms.Textarea(attrs={"translate": "no"}), required=False
+    )
     meaning_ja = forms.CharField(
-        label=gettext_lazy("Meaning (Japanese)"), widget=forms.Textarea, required=False
+        label=gettext_lazy("Meaning (Japanese)"),
+        widget=forms.Textarea(attrs={"translate": "no"}),
+        required=False,
     )
     stall_days = forms.IntegerField(
         label=gettext_lazy("Stalled after (days)"), min_value=1, max_value=3650, required=False
@@ -143,8 +147,9 @@ def rule_editor(request: HttpRequest, key: str | None = None) -> HttpResponse:
         for candidate, version in zip(candidates, versions, strict=True):
             messages.success(
                 request,
-                _("Published %(rule)s version %(number)s.")
-                % {"rule": candidate.key, "number": version.number},
+                data_message(
+                    _("Published %(rule)s version %(number)s."), rule=candidate.key, number=version.number
+                ),
             )
         return redirect("settings:stages")
     if wants_publish:
@@ -173,9 +178,9 @@ def rule_active(request: HttpRequest, key: str) -> HttpResponse:
         messages.error(request, refusal_message(exc))
     else:
         if active:
-            messages.success(request, _("The rule %(rule)s moves people again.") % {"rule": rule.key})
+            messages.success(request, data_message(_("The rule %(rule)s moves people again."), rule=rule.key))
         else:
-            messages.success(request, _("The rule %(rule)s is switched off.") % {"rule": rule.key})
+            messages.success(request, data_message(_("The rule %(rule)s is switched off."), rule=rule.key))
     return redirect("settings:stages")
 
 
@@ -213,7 +218,7 @@ def reasons(request: HttpRequest) -> HttpResponse:
         except actions.ConfigError as exc:
             refuse_on_form(form, exc)
         else:
-            messages.success(request, _("The reason %(key)s is added.") % {"key": created.key})
+            messages.success(request, data_message(_("The reason %(key)s is added."), key=created.key))
             return redirect("settings:reasons")
     by_kind = {kind: [] for kind, _label in ReasonCode.Kind.choices}  # type: ignore[var-annotated]
     for reason in ReasonCode.objects.select_related("sends_to").order_by("kind", "order", "key"):

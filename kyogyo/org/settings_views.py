@@ -15,7 +15,7 @@ from kyogyo.org import actions
 from kyogyo.org.models import Team, User
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, data_message, refuse_on_form
 
 PER_PAGE = 50
 
@@ -84,7 +84,7 @@ def users(request: HttpRequest) -> HttpResponse:
         except actions.OrgError as exc:
             refuse_on_form(form, exc)
         else:
-            messages.success(request, _("%(name)s can now sign in.") % {"name": created.username})
+            messages.success(request, data_message(_("%(name)s can now sign in."), name=created.username))
             return redirect("settings:users")
     return _page(request, form, status=422)
 
@@ -116,10 +116,10 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal_message(exc))
         return redirect("settings:user", pk=person.pk)
     if active:
-        messages.success(request, _("%(name)s is active again.") % {"name": person.username})
+        messages.success(request, data_message(_("%(name)s is active again."), name=person.username))
     else:
         messages.success(
-            request, _("%(name)s is deactivated; their records are kept.") % {"name": person.username}
+            request, data_message(_("%(name)s is deactivated; their records are kept."), name=person.username)
         )
     return redirect("settings:users")
 

@@ -11,6 +11,8 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from kyogyo.org import access
@@ -42,3 +44,10 @@ def refuse_on_form(form: forms.Form, error: Exception, field: str | None = None)
 
 def checked(request: HttpRequest, name: str) -> bool:
     return request.POST.get(name, "") in ("1", "on", "true", "yes")
+
+
+def data_message(sentence: str, **values: object) -> SafeString:
+    """A translated sentence (``%(name)s`` placeholders) with data in it, for a message:
+    the data escaped and marked ``translate="no"``, like data anywhere else on a page."""
+    spans = {key: format_html('<span translate="no">{}</span>', value) for key, value in values.items()}
+    return mark_safe(conditional_escape(sentence) % spans)

@@ -102,7 +102,10 @@ def test_publish_needs_a_preview_of_the_same_text(admin_client, people):
         {"text": RULE, "step": "publish", "previewed": fingerprint(RULE), "note": "bigger companies"},
         follow=True,
     )
-    assert b"Published web-mql version 1." in response.content
+    assert (
+        b'Published <span translate="no">web-mql</span> version <span translate="no">1</span>.'
+        in response.content
+    )
     rule = Rule.objects.get(key="web-mql")
     assert rule.current_version.note == "bigger companies" and rule.current_version.created_by == people.admin
 
@@ -150,7 +153,7 @@ def test_reasons_are_added_validated_and_switched_off_not_deleted(admin_client, 
         {"kind": "reject", "key": "wrong_person", "label": PAYLOAD, "order": 3},
         follow=True,
     )
-    assert b"The reason wrong_person is added." in response.content
+    assert b'The reason <span translate="no">wrong_person</span> is added.' in response.content
     assert PAYLOAD.encode() not in response.content
     reason = ReasonCode.objects.get(key="wrong_person")
     response = admin_client.post(

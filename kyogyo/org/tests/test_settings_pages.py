@@ -52,7 +52,7 @@ def test_an_admin_adds_a_user_who_can_sign_in(admin_client, people, client):
         },
         follow=True,
     )
-    assert b"newbie can now sign in." in response.content
+    assert b'<span translate="no">newbie</span> can now sign in.' in response.content
     created = User.objects.get(username="newbie")
     assert created.team == team and created.role == "member" and created.check_password("a-long-pw-91")
 

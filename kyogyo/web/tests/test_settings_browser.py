@@ -5,6 +5,8 @@ with a bad row and its error file, a confirmation, and a member's denial."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django_q.conf import Conf
 
@@ -15,7 +17,10 @@ from kyogyo.org.models import Team
 
 LANGUAGES = ["en", "ja"]
 BAD_RULE = "key: web-mql\nstage: mql\nfrom: [lead, opportunity]\nwhen: {field: account.industry, op: gte, value: 5}\n"
-GOOD_RULE = "key: web-mql\nstage: mql\nfrom: [lead]\npriority: 40\nwhen: {field: account.employee_count, op: gte, value: 100}\n"
+GOOD_RULE = (
+    "key: web-mql\nstage: mql\nfrom: [lead]\npriority: 40\n"
+    "when: {field: account.employee_count, op: gte, value: 100}\n"
+)
 CSV = (
     "external_id,email,first_name,last_name,account_name,account_domain\n"
     "c1,hana@acme.example.jp,Hana,Sato,Acme,acme.example.jp\n"
@@ -132,7 +137,7 @@ def test_an_import_with_a_bad_row_offers_the_error_file(
     assert (upload.summary["created"], upload.summary["errors"]) == (1, 1)
     with tab.page.expect_download() as download:
         tab.page.click("#error-file")
-    assert "bad_email" in open(download.value.path(), encoding="utf-8").read()
+    assert "bad_email" in Path(download.value.path()).read_text(encoding="utf-8")
 
 
 def test_members_are_shown_the_403_page(browse, people):
