@@ -66,3 +66,13 @@ def test_others_tokens_are_invisible_to_members_and_visible_to_admins(client, pe
 
 def test_anonymous_visitors_sign_in_first(client, db):
     assert client.get("/settings/tokens/").status_code == 302
+
+
+def test_the_list_costs_the_same_for_many_tokens(client, people, django_assert_max_num_queries):
+    for n in range(30):
+        actions.create_token(
+            people.fs_rep if n % 2 else people.is_rep, name=f"t{n}", scope="read", actor=people.admin
+        )
+    client.force_login(people.admin)
+    with django_assert_max_num_queries(6):
+        assert client.get("/settings/tokens/").status_code == 200

@@ -122,3 +122,17 @@ def test_members_see_only_their_own_imports(client, people, django_capture_on_co
     assert b"leads.csv" not in client.get("/imports/").content
     client.force_login(people.manager)
     assert client.get(f"/imports/{upload.pk}/").status_code == 200
+
+
+def test_the_list_costs_the_same_for_many_imports(client, people, django_assert_max_num_queries):
+    for n in range(30):
+        ImportUpload.objects.create(
+            user=people.marketer if n % 2 else people.is_rep,
+            kind="contacts",
+            file_name=f"f{n}.csv",
+            stored_path="/x",
+            size=1,
+        )
+    client.force_login(people.manager)
+    with django_assert_max_num_queries(6):
+        assert client.get("/imports/").status_code == 200
