@@ -174,6 +174,12 @@ def _rate(name: str, default: str) -> tuple[int, int]:
 
 KYOGYO_API_RATE_LIMIT = _rate("KYOGYO_API_RATE_LIMIT", "600/60")
 
+# Sign-in: wrong passwords per account before it locks for the rest of the window, and
+# attempts per client address (see docs/security.md).
+KYOGYO_LOGIN_LOCKOUT = _rate("KYOGYO_LOGIN_LOCKOUT", "5/900")
+KYOGYO_LOGIN_RATE_LIMIT = _rate("KYOGYO_LOGIN_RATE_LIMIT", "30/300")
+AUTHENTICATION_BACKENDS = ["kyogyo.org.signin.LockoutBackend"]
+
 # Outbound webhooks may reach private and loopback addresses only when this is on (development).
 KYOGYO_WEBHOOKS_ALLOW_PRIVATE = _env_bool("KYOGYO_WEBHOOKS_ALLOW_PRIVATE", False)
 
@@ -222,6 +228,26 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Behind HTTPS (production): secure cookies, redirect to HTTPS, HSTS. Off for the embedded
+# local use on http://127.0.0.1. `kyogyo check --deploy` is clean with KYOGYO_HTTPS=1.
+KYOGYO_HTTPS = _env_bool("KYOGYO_HTTPS", False)
+if KYOGYO_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe speaks plain HTTP
+    SECURE_HSTS_SECONDS = int(os.environ.get("KYOGYO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KYOGYO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("KYOGYO_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' preload list is a commitment for the whole domain that takes
+        # months to undo: the company decides (KYOGYO_HSTS_PRELOAD=1), not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    if int(os.environ.get("KYOGYO_PROXY_HOPS", "0")) > 0:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_AGE = int(os.environ.get("KYOGYO_SESSION_SECONDS", str(12 * 3600)))  # a working day
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -181,6 +181,8 @@ COMMANDS = {
     "serve": ["--addr", "--threads"],
     "bench": ["journey", "ingest"],
     "worker": [],
+    "backup": ["--output", "--format"],
+    "restore": ["--yes", "--no-snapshot"],
 }
 
 

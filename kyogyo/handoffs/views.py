@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +23,15 @@ from kyogyo.web.refusals import refusal_message
 from kyogyo.web.workspace import reject_reasons
 
 MAX_NOTE = 2000
+
+
+def _to_act_on(user: User, pk: int) -> Handoff:
+    """The handoff, if this person may act on it (the queue only offers those: a post for
+    another team's handoff is refused outright)."""
+    handoff = _readable(user, pk)
+    if not access.can_act_on_handoff(user, handoff):
+        raise PermissionDenied(_("Only the receiving team or a manager can act on this handoff."))
+    return handoff
 
 
 def _readable(user: User, pk: int) -> Handoff:
@@ -60,7 +70,7 @@ def _note(request: HttpRequest) -> str:
 @login_required
 @require_POST
 def accept(request: HttpRequest, pk: int) -> HttpResponse:
-    handoff = _readable(request.user, pk)  # type: ignore[arg-type]
+    handoff = _to_act_on(request.user, pk)  # type: ignore[arg-type]
     try:
         actions.accept_handoff(handoff, actor=request.user, note=_note(request))  # type: ignore[arg-type]
     except (actions.HandoffError, JourneyError) as exc:
@@ -73,7 +83,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
-    handoff = _readable(request.user, pk)  # type: ignore[arg-type]
+    handoff = _to_act_on(request.user, pk)  # type: ignore[arg-type]
     reason = ReasonCode.objects.filter(
         kind=ReasonCode.Kind.REJECT, active=True, key=request.POST.get("reason", "")
     ).first()

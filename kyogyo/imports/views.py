@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kyogyo.imports import uploads
 from kyogyo.imports.api import visible_uploads
@@ -113,11 +113,13 @@ def _progress_context(upload: ImportUpload) -> dict:
 
 
 @login_required
+@require_safe
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "imports/detail.html", _progress_context(_upload(request, pk)))
 
 
 @login_required
+@require_safe
 def progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The part of the page htmx polls while the import runs."""
     return render(request, "imports/_progress.html", _progress_context(_upload(request, pk)))
@@ -137,6 +139,7 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def error_file(request: HttpRequest, pk: int) -> FileResponse:
     path = uploads.error_file_of(_upload(request, pk))
     if path is None:

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kyogyo.journey import actions, criteria, evaluation, rulefile
 from kyogyo.journey.models import ReasonCode, Rule, Stage
@@ -69,6 +69,7 @@ def fingerprint(text: str) -> str:
 
 
 @admin_page
+@require_safe
 def stages(request: HttpRequest) -> HttpResponse:
     context = {
         "stages": Stage.objects.select_related("team", "hands_to", "accept_to").prefetch_related("exits"),

@@ -58,3 +58,16 @@ def sweep(*, now: float | None = None, max_window: int = 3600) -> int:
     now = time.time() if now is None else now
     deleted, _ = RateCounter.objects.filter(window_start__lt=now - KEEP_WINDOWS * max_window).delete()
     return deleted
+
+
+def peek(key: str, *, limit: int, window: int, now: float | None = None) -> Decision:
+    """Where ``key`` stands in the current window, without counting a hit."""
+    now = time.time() if now is None else now
+    start = int(now // window) * window
+    row = (
+        RateCounter.objects.filter(key=key[:200], window_start=start).values_list("count", flat=True).first()
+    )
+    count = row or 0
+    allowed = count < limit
+    retry_after = 0 if allowed else max(1, math.ceil(start + window - now))
+    return Decision(allowed=allowed, limit=limit, remaining=max(0, limit - count), retry_after=retry_after)

@@ -6,9 +6,13 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kyogyo.org.models import User
+from kyogyo.org.signin import lockout_left
 
 
 def _zone_choices() -> list[tuple[str, object]]:
@@ -36,3 +40,24 @@ class PreferencesForm(forms.ModelForm):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     next = forms.CharField(required=False, max_length=2000)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, saying plainly when an account is locked for a while."""
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        username = self.cleaned_data.get("username")
+        if username:
+            seconds = lockout_left(username)
+            if seconds:
+                minutes = max(1, round(seconds / 60))
+                raise ValidationError(
+                    ngettext(
+                        "Too many wrong passwords: this account is locked. Try again in %(minutes)d minute.",
+                        "Too many wrong passwords: this account is locked. Try again in %(minutes)d minutes.",
+                        minutes,
+                    )
+                    % {"minutes": minutes},
+                    code="locked",
+                )
+        return super().clean()

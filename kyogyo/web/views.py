@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -17,18 +18,39 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kyogyo.org import access
+from kyogyo.org.signin import count_attempt_from
 from kyogyo.web import workspace
-from kyogyo.web.forms import LanguageForm, PreferencesForm
+from kyogyo.web.forms import LanguageForm, PreferencesForm, SignInForm
 
 log = logging.getLogger("kyogyo.csp")
 
 MAX_CSP_REPORT_BYTES = 16_384
 
 
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        wait = count_attempt_from(request)
+        if wait:
+            # an unbound form: binding it would try the password, which is what we refuse
+            form = self.get_form_class()(
+                request, initial={"username": request.POST.get("username", "")[:150]}
+            )
+            message = _("Too many sign-in attempts from your address. Wait a few minutes and try again.")
+            context = self.get_context_data(form=form, throttled=message)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", workspace.home_for(request.user))  # type: ignore[arg-type]
 
@@ -65,6 +87,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def settings_index(request: HttpRequest) -> HttpResponse:
     if not access.can_manage_settings(request.user):  # type: ignore[arg-type]
         raise PermissionDenied(_("Only admins change settings."))

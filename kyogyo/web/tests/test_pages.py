@@ -179,7 +179,8 @@ def test_acting_twice_says_someone_already_did(client, people, waiting):
 
 def test_another_team_cannot_accept(client, people, waiting):
     signed_in(client, people.fs_rep)
-    response = client.post(reverse("handoffs:accept", args=[waiting.pk]), {"next": "/"}, follow=True)
+    response = client.post(reverse("handoffs:accept", args=[waiting.pk]), {"next": "/"})
+    assert response.status_code == 403
     assert b"Only the receiving team or a manager can act on this handoff." in response.content
     waiting.refresh_from_db()
     assert waiting.status == Handoff.Status.OPEN

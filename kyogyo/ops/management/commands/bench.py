@@ -28,7 +28,8 @@ class Command(BaseCommand):
         "action-path part against the configured database. `bench import` writes a contacts CSV of "
         "--rows new people (a company for every ten, created on the way) and times `kyogyo import "
         "contacts FILE --preset generic` on scratch databases: seconds, rows/s, peak memory. "
-        "`bench analytics` times the cohort "
+        "`bench pages` times every main page of the web app through a real server on the configured "
+        "database (p50/p95/max per page). `bench analytics` times the cohort "
         "waterfall by month × segment over snapshots of --people sizes (synthesised in DuckDB with "
         "the demo's shape; the real snapshot too with --refresh) beside plain pandas, and with "
         "--refresh a full rebuild from the configured database, N new transitions through the "
@@ -81,6 +82,11 @@ class Command(BaseCommand):
         )
         endpoint.add_argument("--clients", type=int, default=2, help="requests in flight at once (default 2)")
         endpoint.add_argument("--format", choices=["text", "json"], default="text")
+        pages = sub.add_parser(
+            "pages", help="response times of the main pages through a real server, on the configured database"
+        )
+        pages.add_argument("--requests", type=int, default=20, help="timed requests per page (default 20)")
+        pages.add_argument("--format", choices=["text", "json"], default="text")
         importing = sub.add_parser("import", help="contacts CSV import, on scratch databases")
         importing.add_argument(
             "--rows", type=int, default=1_000_000, help="new people in the file (default 1,000,000)"
@@ -111,6 +117,9 @@ class Command(BaseCommand):
             return
         if options["what"] == "api":
             self._api(options)
+            return
+        if options["what"] == "pages":
+            self._pages(options)
             return
         if options["what"] == "ingest":
             figures = bench.ingest(
@@ -166,6 +175,26 @@ class Command(BaseCommand):
             f"Bulk endpoint: {figures.activities:,} activities in {figures.seconds:.1f} s = "
             f"{figures.activities_per_second:,.0f}/s end to end ({figures.transitions:,} stage changes; "
             f"a batch took {figures.p50_batch_seconds:.2f} s median, {figures.p95_batch_seconds:.2f} s p95)",
+        )
+
+    def _pages(self, options: dict) -> None:
+        from kyogyo.web.bench import main_pages
+
+        try:
+            figures = main_pages(requests=options["requests"])
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["format"] == "json":
+            self.stdout.write(json.dumps([f.as_dict() for f in figures], indent=2))
+            return
+        self.stdout.write(f"{'page':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  path")
+        for f in figures:
+            self.stdout.write(
+                f"{f.page:<28} {f.status:>6} {f.p50_ms:>8.1f} {f.p95_ms:>8.1f} {f.max_ms:>8.1f}  {f.path}"
+            )
+        slowest = max((f.p95_ms for f in figures), default=0.0)
+        self.stdout.write(
+            f"slowest p95: {slowest:.1f} ms (target: under 300 ms on the 1,000,000-person demo)"
         )
 
     def _run_postgres(
