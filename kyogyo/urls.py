@@ -26,5 +26,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),  # [\s\S]: a path may hold a line break
     path("intake/", include("kyogyo.intake.urls")),
     path("handoffs/", include("kyogyo.handoffs.urls")),
+    path("settings/", include("kyogyo.web.settings_urls")),
+    path("imports/", include("kyogyo.imports.urls")),
     path("", include("kyogyo.web.urls")),
 ]

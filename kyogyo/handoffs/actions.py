@@ -13,7 +13,7 @@ from django.utils import timezone
 from kyogyo.customers.models import Contact
 from kyogyo.handoffs import routing
 from kyogyo.handoffs.business_hours import WorkingCalendar
-from kyogyo.handoffs.models import BusinessCalendar, Handoff
+from kyogyo.handoffs.models import BusinessCalendar, Handoff, RoutingRule
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import ReasonCode, Transition
@@ -255,3 +255,127 @@ def mark_breaches(now: dt.datetime | None = None) -> int:
             lambda: handoff_event.send(sender=Handoff, handoff=None, handoff_ids=ids, event="breached"),
         )
     return count
+
+
+# --- Configuration (Settings → SLAs and business calendar): admins only.
+
+
+class SettingsError(ValueError):
+    """A calendar or routing change refused; ``field`` names the input it is about."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        self.code, self.field = code, field
+        super().__init__(message)
+
+
+def _check_admin(actor: User) -> None:
+    if not access.can_manage_settings(actor):
+        raise SettingsError("forbidden", "only admins change the business calendar and routing")
+
+
+@transaction.atomic
+def update_calendar(
+    *,
+    actor: User,
+    time_zone: str,
+    weekdays: Sequence[int],
+    day_start: dt.time,
+    day_end: dt.time,
+    holiday_country: str = "",
+) -> BusinessCalendar:
+    """The working week SLA clocks run on. Checked by building the calendar the clocks use
+    (a time zone that exists, a day that ends after it starts, holiday data for the country);
+    handoffs already open keep the due time they were given."""
+    from kyogyo.handoffs.business_hours import CalendarError
+
+    _check_admin(actor)
+    holiday_country = (holiday_country or "").strip().upper()
+    try:
+        WorkingCalendar(
+            time_zone=time_zone,
+            weekdays=frozenset(weekdays),
+            day_start=day_start,
+            day_end=day_end,
+            holiday_country=holiday_country,
+        )
+    except CalendarError as exc:
+        text = str(exc)
+        field = (
+            "time_zone"
+            if "time zone" in text
+            else "holiday_country"
+            if "holiday" in text
+            else "day_end"
+            if "must end" in text
+            else "weekdays"
+        )
+        code = {
+            "time_zone": "bad_time_zone",
+            "holiday_country": "bad_holiday_country",
+            "day_end": "bad_day_end",
+            "weekdays": "no_weekdays",
+        }[field]
+        raise SettingsError(code, text, field=field) from exc
+    row, _ = BusinessCalendar.objects.get_or_create(pk=1)
+    row.time_zone, row.weekdays = time_zone, sorted(set(weekdays))
+    row.day_start, row.day_end, row.holiday_country = day_start, day_end, holiday_country
+    row.save()
+    return row
+
+
+@transaction.atomic
+def add_calendar_exception(*, actor: User, date: dt.date, is_working: bool, name: str = "") -> None:
+    from kyogyo.handoffs.models import CalendarException
+
+    _check_admin(actor)
+    row, _ = BusinessCalendar.objects.get_or_create(pk=1, defaults={"weekdays": [0, 1, 2, 3, 4]})
+    if CalendarException.objects.filter(calendar=row, date=date).exists():
+        raise SettingsError("date_taken", f"{date:%Y-%m-%d} is already an exception", field="date")
+    CalendarException.objects.create(calendar=row, date=date, is_working=is_working, name=(name or "")[:100])
+
+
+@transaction.atomic
+def remove_calendar_exception(exception_id: int, *, actor: User) -> None:
+    from kyogyo.handoffs.models import CalendarException
+
+    _check_admin(actor)
+    CalendarException.objects.filter(pk=exception_id).delete()
+
+
+@transaction.atomic
+def create_routing_rule(
+    *,
+    actor: User,
+    team_id: int,
+    name: str,
+    priority: int,
+    condition: dict | None,
+    user_ids: Sequence[int],
+) -> RoutingRule:
+    """A coverage rule: handoffs to ``team`` for people matching ``condition`` go round-robin
+    to the pool (the team's active members among ``user_ids``)."""
+    from kyogyo.journey import criteria
+
+    _check_admin(actor)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise SettingsError("bad_name", "a routing rule needs a name of 1 to 100 characters", field="name")
+    if condition is not None:
+        lists = set(rulebook.load_value_lists())
+        problems = criteria.validate(condition, list_keys=lists)
+        if problems:
+            raise SettingsError("bad_condition", "; ".join(str(p) for p in problems), field="condition")
+    pool = list(User.objects.filter(pk__in=user_ids, team_id=team_id, is_active=True))
+    if not pool:
+        raise SettingsError("empty_pool", "choose at least one active member of the team", field="users")
+    rule = RoutingRule.objects.create(team_id=team_id, name=name, priority=priority, condition=condition)
+    rule.users.set(pool)
+    return rule
+
+
+@transaction.atomic
+def set_routing_rule_active(rule: RoutingRule, *, actor: User, active: bool) -> RoutingRule:
+    _check_admin(actor)
+    rule.active = active
+    rule.save(update_fields=["active"])
+    return rule

@@ -6,6 +6,7 @@ file and the resuming of an interrupted run are exactly those of ``kyogyo import
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -181,3 +182,36 @@ def _finish(
 def error_file_of(upload: ImportUpload) -> Path | None:
     path = upload.summary.get("error_file") if upload.summary else None
     return Path(path) if path and Path(path).is_file() else None
+
+
+def run_for_real(dry_run: ImportUpload, user: User) -> ImportUpload:
+    """The import a finished dry run checked, now written: the same kept file and mapping,
+    copied to a directory of its own (each run keeps its own error file) and queued."""
+    if not dry_run.dry_run or dry_run.status != ImportUpload.Status.DONE:
+        raise UploadError("not_a_dry_run", "only a finished dry run can be run for real")
+    source = Path(dry_run.stored_path)
+    if not source.is_file():
+        raise UploadError("file_gone", "the file of this dry run is no longer kept; upload it again")
+    directory = import_dir() / "uploads" / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    try:
+        stored = directory / source.name
+        shutil.copyfile(source, stored)
+        for mapping in source.parent.glob("mapping.*"):
+            shutil.copyfile(mapping, directory / mapping.name)
+        with transaction.atomic():
+            kept = ImportUpload.objects.create(
+                user=user,
+                kind=dry_run.kind,
+                preset=dry_run.preset,
+                mapping_text=dry_run.mapping_text,
+                dry_run=False,
+                file_name=dry_run.file_name,
+                stored_path=str(stored),
+                size=dry_run.size,
+            )
+            transaction.on_commit(lambda: _queue(kept.pk))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return kept

@@ -645,3 +645,158 @@ def publish_rule(
         rule.priority = candidate.priority
         rule.save(update_fields=["current_version", "priority"])
         return version
+
+
+# --- Configuration (the settings pages): stages' words and clocks, reason codes, rules on/off.
+
+
+class ConfigError(ValueError):
+    """A configuration change refused; ``field`` names the input it is about."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        self.code, self.field = code, field
+        super().__init__(message)
+
+
+def _check_admin(actor: User) -> None:
+    from kyogyo.org import access
+
+    if not access.can_manage_settings(actor):
+        raise ConfigError("forbidden", "only admins change the journey's configuration")
+
+
+def _text(value: str, field: str, *, required: bool = False, limit: int = 100) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ConfigError("required", f"{field} is required", field=field)
+    if len(value) > limit:
+        raise ConfigError("too_long", f"{field} is at most {limit} characters", field=field)
+    return value
+
+
+def _hours(value: int | None, field: str, *, limit: int = 10_000) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise ConfigError("bad_number", f"{field} is a whole number from 1 to {limit}", field=field)
+    return value
+
+
+@transaction.atomic
+def update_stage(
+    stage: Stage,
+    *,
+    actor: User,
+    name: str,
+    name_ja: str = "",
+    meaning: str = "",
+    meaning_ja: str = "",
+    stall_days: int | None = None,
+) -> Stage:
+    """A stage's names, meaning and stall threshold. Keys, teams and allowed moves are the
+    stage model's skeleton (``kyogyo init`` and the admin), not changed here."""
+    _check_admin(actor)
+    stage.name = _text(name, "name", required=True)
+    stage.name_ja = _text(name_ja, "name_ja")
+    stage.meaning = _text(meaning, "meaning", limit=2000)
+    stage.meaning_ja = _text(meaning_ja, "meaning_ja", limit=2000)
+    stage.stall_days = _hours(stall_days, "stall_days", limit=3650)
+    stage.save(update_fields=["name", "name_ja", "meaning", "meaning_ja", "stall_days"])
+    return stage
+
+
+@transaction.atomic
+def set_sla_hours(stage: Stage, *, actor: User, hours: int) -> Stage:
+    """How many business hours the receiving team has for handoffs of ``stage``; open
+    handoffs keep the due time they were given."""
+    _check_admin(actor)
+    if stage.hands_to_id is None:
+        raise ConfigError("not_a_handoff_stage", f"{stage.key!r} hands nobody on; it has no SLA")
+    hours_checked = _hours(hours, "sla_hours")
+    if hours_checked is None:
+        raise ConfigError("required", "a handoff stage needs an SLA", field="sla_hours")
+    stage.sla_hours = hours_checked
+    stage.save(update_fields=["sla_hours"])
+    return stage
+
+
+def _reason_target(kind: str, sends_to: Stage | None) -> Stage | None:
+    if sends_to is None:
+        return None
+    if kind != ReasonCode.Kind.REJECT:
+        raise ConfigError(
+            "sends_to_for_rejects", "only reject reasons send people to a stage", field="sends_to"
+        )
+    if sends_to.category not in (Stage.Category.RECYCLE, Stage.Category.EXIT):
+        raise ConfigError(
+            "bad_sends_to", "a reject reason sends people to nurture or disqualified", field="sends_to"
+        )
+    return sends_to
+
+
+@transaction.atomic
+def create_reason(
+    *,
+    actor: User,
+    kind: str,
+    key: str,
+    label: str,
+    label_ja: str = "",
+    sends_to: Stage | None = None,
+    order: int = 0,
+) -> ReasonCode:
+    _check_admin(actor)
+    if kind not in ReasonCode.Kind.values:
+        raise ConfigError(
+            "bad_kind", f"kind must be one of {', '.join(ReasonCode.Kind.values)}", field="kind"
+        )
+    key = (key or "").strip().lower()
+    if not criteria_key(key):
+        raise ConfigError("bad_key", "a key is 1–40 lower-case letters, digits, '-' or '_'", field="key")
+    if ReasonCode.objects.filter(kind=kind, key=key).exists():
+        raise ConfigError("key_taken", f"there is already a reason {key!r} of this kind", field="key")
+    return ReasonCode.objects.create(
+        kind=kind,
+        key=key,
+        label=_text(label, "label", required=True, limit=150),
+        label_ja=_text(label_ja, "label_ja", limit=150),
+        sends_to=_reason_target(kind, sends_to),
+        order=order,
+    )
+
+
+@transaction.atomic
+def update_reason(
+    reason: ReasonCode,
+    *,
+    actor: User,
+    label: str,
+    label_ja: str = "",
+    sends_to: Stage | None = None,
+    order: int = 0,
+    active: bool = True,
+) -> ReasonCode:
+    """Labels, target and order; a reason in use is never deleted, only switched off (past
+    handoffs, transitions and deals keep naming it)."""
+    _check_admin(actor)
+    reason.label = _text(label, "label", required=True, limit=150)
+    reason.label_ja = _text(label_ja, "label_ja", limit=150)
+    reason.sends_to = _reason_target(reason.kind, sends_to)
+    reason.order, reason.active = order, active
+    reason.save(update_fields=["label", "label_ja", "sends_to", "order", "active"])
+    return reason
+
+
+@transaction.atomic
+def set_rule_active(rule: Rule, *, actor: User, active: bool) -> Rule:
+    """Switch a rule off (it stops moving people) or on again; its versions stay."""
+    _check_admin(actor)
+    rule.active = active
+    rule.save(update_fields=["active"])
+    return rule
+
+
+def criteria_key(key: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", key) is not None

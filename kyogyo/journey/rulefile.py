@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.db import transaction
 
 from kyogyo.journey.criteria import RuleError, RuleProblem
 from kyogyo.journey.evaluation import Candidate
-from kyogyo.journey.models import Rule
+from kyogyo.journey.models import Rule, RuleVersion
+from kyogyo.org.models import User
 
 ALLOWED = {"key", "name", "stage", "from", "priority", "reason", "when", "note"}
 
@@ -29,10 +31,17 @@ def load(path: str | Path) -> list[Candidate]:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError([RuleProblem(str(path), f"cannot read the file: {exc}")]) from exc
+    return parse_text(text, where=str(path))
+
+
+def parse_text(text: str, *, where: str = "text") -> list[Candidate]:
+    """The rules written in ``text`` (the settings page's editor, or a file's contents)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RuleError([RuleProblem(str(path), f"not valid YAML or JSON: {exc}")]) from exc
+        raise RuleError([RuleProblem(where, f"not valid YAML or JSON: {exc}")]) from exc
+    if data is None:
+        raise RuleError([RuleProblem(where, "no rule given")])
     return parse(data)
 
 
@@ -73,6 +82,30 @@ def parse(data: Any) -> list[Candidate]:
     if problems:
         raise RuleError(problems)
     return candidates
+
+
+def publish(candidates: list[Candidate], *, note: str = "", actor: User | None = None) -> list[RuleVersion]:
+    """Save every rule as its next version, all or none (``kyogyo rules publish`` and the
+    settings page)."""
+    from kyogyo.journey import actions
+
+    check(candidates)
+    with transaction.atomic():
+        return [actions.publish_rule(c, note=note, actor=actor) for c in candidates]
+
+
+def as_text(candidate: Candidate) -> str:
+    """A rule as the editor shows it: the rule-file form, in YAML."""
+    data: dict[str, Any] = {
+        "key": candidate.key,
+        "stage": candidate.stage,
+        "from": list(candidate.from_stages),
+        "priority": candidate.priority,
+    }
+    if candidate.reason:
+        data["reason"] = candidate.reason
+    data["when"] = candidate.condition
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
 def check(candidates: list[Candidate]) -> None:

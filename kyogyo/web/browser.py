@@ -64,6 +64,8 @@ GLOSSARY = frozenset(
         "Salesforce",
         "HubSpot",
         "Web",
+        "Webhook",
+        "REST",
         "OK",
         "TOP",
         "CTA",

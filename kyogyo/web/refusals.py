@@ -31,6 +31,64 @@ MESSAGES = {
     "no_account": _("A deal needs the person to belong to a company."),
     "use_win_or_lose": _("Close a deal with Win or Lose."),
     "conflict": _("Someone else changed this deal while you were editing; here is its current state."),
+    # settings: users and teams
+    "forbidden": _("Your role does not allow this."),
+    "bad_username": _("A user name is 1–150 letters, digits and . @ + - _ characters."),
+    "username_taken": _("This user name is taken."),
+    "bad_email": _("Enter a valid email address."),
+    "bad_role": _("Choose one of the listed roles."),
+    "own_admin_role": _("You cannot take away your own admin role."),
+    "deactivate_self": _("You cannot deactivate yourself."),
+    "bad_team_name": _("A team needs a name of at most 100 characters."),
+    # settings: stages, reasons, SLAs, calendar, routing
+    "required": _("This field is required."),
+    "too_long": _("This text is too long."),
+    "bad_number": _("Enter a whole number in the allowed range."),
+    "not_a_handoff_stage": _("This stage hands nobody on, so it has no SLA."),
+    "sends_to_for_rejects": _("Only reasons for rejecting a handoff send people to a stage."),
+    "bad_sends_to": _("A reject reason sends people to nurture or to disqualified."),
+    "bad_kind": _("Choose one of the listed kinds."),
+    "bad_key": _("A key is 1–40 lower-case letters, digits, - or _."),
+    "key_taken": _("There is already a reason with this key of this kind."),
+    "bad_time_zone": _("Unknown time zone: use an IANA name such as Asia/Tokyo."),
+    "bad_holiday_country": _("There are no public-holiday data for this country code."),
+    "bad_day_end": _("The working day must end after it starts."),
+    "no_weekdays": _("Choose at least one working weekday."),
+    "date_taken": _("This date is already in the calendar."),
+    "empty_pool": _("Choose at least one active member of the team."),
+    # settings: scoring, targets
+    "bad_label": _("A label has 1 to 150 characters."),
+    "bad_points": _("Points are a number from -1000 to 1000."),
+    "bad_half_life": _("The half-life is from 0.5 to 3650 days."),
+    "bad_activity_type": _("Unknown activity type."),
+    "bad_month": _("Choose a month from 1 to 12."),
+    "bad_percent": _("A percentage is from 0 to 100."),
+    "bad_metric": _("Unknown KPI: use revenue, new_mrr, wins, grr or entered:<stage key>."),
+    "bad_period": _("The period ends before it starts."),
+    "bad_value": _("A target is a number from 0 up."),
+    "bad_share": _("A GRR target is a share from 0 to 1 (0.9 = 90%)."),
+    # settings: tokens and webhooks
+    "bad_scope": _("Choose one of the listed scopes."),
+    "bad_url": _("Enter a full web address (https://…) of at most 500 characters."),
+    "bad_scheme": _("Webhook addresses start with https:// or http://."),
+    "bad_host": _("This address has no valid host name."),
+    "credentials": _(
+        "Leave user names and passwords out of the address; the signature proves who is sending."
+    ),
+    "blocked_address": _(
+        "This address is on this machine or in a private network; webhooks go to public addresses only."
+    ),
+    "unresolvable": _("This host name cannot be found."),
+    "no_events": _("Choose at least one event."),
+    "unknown_event": _("Choose events from the list."),
+    "delivered": _("This delivery already succeeded."),
+    # imports
+    "bad_type": _("Upload a .csv or .xlsx file."),
+    "empty_file": _("The file is empty."),
+    "too_large": _("The file is too large."),
+    "preset_or_mapping": _("Give either a preset or a mapping file, not both."),
+    "not_a_dry_run": _("Only a finished dry run can be run for real."),
+    "file_gone": _("The file of this dry run is no longer kept; upload it again."),
 }
 
 

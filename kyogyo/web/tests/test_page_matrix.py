@@ -26,6 +26,7 @@ MEMBERS = frozenset({"marketer", "is_rep", "fs_rep", "csm", "manager", "admin"})
 ADMINS = frozenset({"admin"})
 PUBLIC = frozenset(ROLES)
 NOBODY: frozenset[str] = frozenset()
+UPLOADER = frozenset({"marketer", "manager", "admin"})  # an import: its uploader (the marketer) and managers
 
 # The matrix does not cover these: they have matrices of their own (the API) or are public
 # by design and tested where they live (intake, CSP reports, static files).
@@ -57,6 +58,44 @@ PAGES: dict[str, Page] = {
     "web:settings": Page(read=ADMINS),
     "handoffs:accept": Page(write=frozenset({"is_rep", "manager", "admin"}), args=lambda d: [d.handoff.pk]),
     "handoffs:reject": Page(write=frozenset({"is_rep", "manager", "admin"}), args=lambda d: [d.handoff.pk]),
+    # Settings (docs/web/settings.md): admins only, except tokens (everyone's own) and imports (members).
+    "settings:users": Page(read=ADMINS, write=ADMINS),
+    "settings:user": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.people.is_rep.pk]),
+    "settings:user_active": Page(write=ADMINS, args=lambda d: [d.people.is_rep.pk], data={"active": "1"}),
+    "settings:team": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.people.is_rep.team_id]),
+    "settings:stages": Page(read=ADMINS),
+    "settings:stage": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.settings.stage.pk]),
+    "settings:rule_new": Page(read=ADMINS, write=ADMINS),
+    "settings:rule": Page(read=ADMINS, write=ADMINS, args=lambda d: ["dq-partner"]),
+    "settings:rule_active": Page(write=ADMINS, args=lambda d: ["dq-partner"], data={"active": "1"}),
+    "settings:reasons": Page(read=ADMINS, write=ADMINS),
+    "settings:reason": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.settings.reason.pk]),
+    "settings:sla": Page(read=ADMINS, write=ADMINS),
+    "settings:stage_sla": Page(write=ADMINS, args=lambda d: [d.settings.stage.pk]),
+    "settings:add_exception": Page(write=ADMINS),
+    "settings:remove_exception": Page(write=ADMINS, args=lambda d: [d.settings.exception.pk]),
+    "settings:add_routing_rule": Page(write=ADMINS),
+    "settings:routing_rule_active": Page(
+        write=ADMINS, args=lambda d: [d.settings.routing_rule.pk], data={"active": "1"}
+    ),
+    "settings:scoring": Page(read=ADMINS, write=ADMINS),
+    "settings:fit_rule": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.settings.fit_rule.pk]),
+    "settings:targets": Page(read=ADMINS, write=ADMINS),
+    "settings:delete_target": Page(write=ADMINS, args=lambda d: [d.settings.target.pk]),
+    "settings:tokens": Page(read=SIGNED_IN, write=SIGNED_IN),
+    "settings:revoke_token": Page(write=frozenset({"is_rep", "admin"}), args=lambda d: [d.settings.token.pk]),
+    "settings:webhooks": Page(read=ADMINS, write=ADMINS),
+    "settings:webhook": Page(read=ADMINS, write=ADMINS, args=lambda d: [d.settings.endpoint.pk]),
+    "settings:webhook_active": Page(
+        write=ADMINS, args=lambda d: [d.settings.endpoint.pk], data={"active": "1"}
+    ),
+    "settings:rotate_secret": Page(write=ADMINS, args=lambda d: [d.settings.endpoint.pk]),
+    "settings:retry_delivery": Page(write=ADMINS, args=lambda d: [d.settings.delivery.pk]),
+    "imports:list": Page(read=MEMBERS, write=MEMBERS),
+    "imports:detail": Page(read=UPLOADER, args=lambda d: [d.settings.upload.pk]),
+    "imports:progress": Page(read=UPLOADER, args=lambda d: [d.settings.upload.pk]),
+    "imports:run": Page(write=UPLOADER, args=lambda d: [d.settings.upload.pk]),
+    "imports:errors": Page(read=UPLOADER, args=lambda d: [d.settings.upload.pk]),
 }
 
 
@@ -87,11 +126,65 @@ def test_every_page_has_an_entry():
 
 
 @pytest.fixture
-def data(people, make_contact, walk):
+def data(people, make_contact, walk, tmp_path):
     contact = make_contact(at=timezone.now())
     walk(contact, [("mql", timezone.now())])
     handoff = Handoff.objects.get(subject=contact, status=Handoff.Status.OPEN)
-    return SimpleNamespace(people=people, contact=contact, account=contact.account, handoff=handoff)
+    return SimpleNamespace(
+        people=people,
+        contact=contact,
+        account=contact.account,
+        handoff=handoff,
+        settings=settings_records(people, tmp_path),
+    )
+
+
+def settings_records(people: SimpleNamespace, tmp_path: Any) -> SimpleNamespace:
+    """One of each record the settings pages act on."""
+    import datetime as dt
+    import uuid
+
+    from kyogyo.analytics.models import Target
+    from kyogyo.api.actions import create_token
+    from kyogyo.handoffs.models import BusinessCalendar, CalendarException, RoutingRule
+    from kyogyo.imports.models import ImportUpload
+    from kyogyo.journey.models import ReasonCode, Stage
+    from kyogyo.scoring.models import FitRule
+    from kyogyo.webhooks.models import Delivery, Endpoint
+
+    calendar, _ = BusinessCalendar.objects.get_or_create(pk=1, defaults={"weekdays": [0, 1, 2, 3, 4]})
+    endpoint = Endpoint.objects.create(url="https://hooks.invalid/in", secret="s" * 32, events=["*"])
+    routing_rule = RoutingRule.objects.create(team=people.is_rep.team, name="pool")
+    routing_rule.users.set([people.is_rep])
+    errors = tmp_path / "errors.csv"
+    errors.write_text("line,column,code,message\n", encoding="utf-8")
+    return SimpleNamespace(
+        stage=Stage.objects.get(key="mql"),
+        reason=ReasonCode.objects.first(),
+        exception=CalendarException.objects.create(
+            calendar=calendar, date=dt.date(2026, 12, 31), name="omisoka"
+        ),
+        routing_rule=routing_rule,
+        fit_rule=FitRule.objects.first(),
+        target=Target.objects.create(
+            metric="revenue", starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2027, 3, 31), value=1
+        ),
+        token=create_token(people.is_rep, name="tool", scope="read", actor=people.is_rep)[0],
+        endpoint=endpoint,
+        delivery=Delivery.objects.create(
+            endpoint=endpoint, event_id=uuid.uuid4(), event_type="deal.won", body="{}", status="failed"
+        ),
+        upload=ImportUpload.objects.create(
+            user=people.marketer,
+            kind="contacts",
+            preset="generic",
+            file_name="leads.csv",
+            stored_path=str(tmp_path / "leads.csv"),
+            size=1,
+            status="done",
+            summary={"created": 0, "errors": 1, "error_file": str(errors)},
+        ),
+    )
 
 
 def _answer(client: Any, data: SimpleNamespace, role: str, method: str, name: str, page: Page) -> Any:

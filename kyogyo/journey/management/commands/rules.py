@@ -6,9 +6,8 @@ import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from kyogyo.journey import actions, criteria, evaluation, rulefile
+from kyogyo.journey import criteria, evaluation, rulefile
 from kyogyo.journey.models import Rule
 from kyogyo.ops.moments import parse_moment
 from kyogyo.ops.progress import reporter
@@ -105,9 +104,7 @@ class Command(BaseCommand):
 
     def _publish(self, options: dict) -> None:
         candidates = rulefile.load(options["file"])
-        rulefile.check(candidates)
-        with transaction.atomic():  # all rules of the file, or none
-            versions = [actions.publish_rule(c, note=options["note"]) for c in candidates]
+        versions = rulefile.publish(candidates, note=options["note"])  # all rules of the file, or none
         for candidate, version in zip(candidates, versions, strict=True):
             self.stdout.write(f"Published {candidate.key} v{version.number}.")
 

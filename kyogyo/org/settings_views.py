@@ -1,0 +1,142 @@
+"""Settings → teams and users (admins only): add people, set their team and role,
+deactivate them (never delete: their name stays on what they did), rename teams."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from kyogyo.org import actions
+from kyogyo.org.models import Team, User
+from kyogyo.web.paging import paginate
+from kyogyo.web.refusals import refusal_message
+from kyogyo.web.settings_pages import admin_page, data_message, refuse_on_form
+
+PER_PAGE = 50
+
+
+class NewUserForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("User name"), max_length=150)
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label="—",
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=User.Role.choices, initial=User.Role.MEMBER)
+    password = forms.CharField(
+        label=gettext_lazy("Initial password"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=gettext_lazy("They can change it under their preferences."),
+    )
+
+
+class UserForm(forms.Form):
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label="—",
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=User.Role.choices)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name_ja = forms.CharField(label=gettext_lazy("Japanese name"), max_length=100, required=False)
+
+
+def _user(pk: int) -> User:
+    found = User.objects.select_related("team").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _page(request: HttpRequest, form: NewUserForm | None = None, status: int = 200) -> HttpResponse:
+    users = User.objects.select_related("team").order_by("-is_active", "username")
+    context = {
+        "page": paginate(request, users, PER_PAGE),
+        "form": form or NewUserForm(),
+        "teams": Team.objects.all(),
+    }
+    return render(request, "org/settings/users.html", context, status=status)
+
+
+@admin_page
+def users(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request)
+    form = NewUserForm(request.POST)
+    if form.is_valid():
+        try:
+            created = actions.create_user(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except actions.OrgError as exc:
+            refuse_on_form(form, exc)
+        else:
+            messages.success(request, data_message(_("%(name)s can now sign in."), name=created.username))
+            return redirect("settings:users")
+    return _page(request, form, status=422)
+
+
+@admin_page
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _user(pk)
+    form = UserForm(request.POST or None, initial={"team": person.team, "role": person.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_user(person, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except actions.OrgError as exc:
+            refuse_on_form(form, exc)
+        else:
+            messages.success(request, _("Team and role saved."))
+            return redirect("settings:users")
+    status = 422 if form.errors else 200
+    return render(request, "org/settings/user.html", {"person": person, "form": form}, status=status)
+
+
+@admin_page
+@require_POST
+def user_active(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _user(pk)
+    active = request.POST.get("active") == "1"
+    try:
+        actions.set_user_active(person, actor=request.user, active=active)  # type: ignore[arg-type]
+    except actions.OrgError as exc:
+        messages.error(request, refusal_message(exc))
+        return redirect("settings:user", pk=person.pk)
+    if active:
+        messages.success(request, data_message(_("%(name)s is active again."), name=person.username))
+    else:
+        messages.success(
+            request, data_message(_("%(name)s is deactivated; their records are kept."), name=person.username)
+        )
+    return redirect("settings:users")
+
+
+@admin_page
+def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = Team.objects.filter(pk=pk).first()
+    if team is None:
+        raise Http404
+    form = TeamForm(request.POST or None, initial={"name": team.name, "name_ja": team.name_ja})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.rename_team(team, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except actions.OrgError as exc:
+            refuse_on_form(form, exc)
+        else:
+            messages.success(request, _("The team is renamed."))
+            return redirect("settings:users")
+    status = 422 if form.errors else 200
+    return render(request, "org/settings/team.html", {"team": team, "form": form}, status=status)
