@@ -28,5 +28,9 @@ urlpatterns = [
     path("handoffs/", include("kyogyo.handoffs.urls")),
     path("settings/", include("kyogyo.web.settings_urls")),
     path("imports/", include("kyogyo.imports.urls")),
+    path("success/", include("kyogyo.success.urls")),
+    path("", include("kyogyo.customers.urls")),  # /people/, /companies/
+    path("", include("kyogyo.deals.urls")),  # /deals/, /pipeline/
+    path("", include("kyogyo.analytics.urls")),  # /model/, /plans/
     path("", include("kyogyo.web.urls")),
 ]

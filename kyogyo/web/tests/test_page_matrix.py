@@ -9,41 +9,24 @@ Expected answers: allowed â†’ neither 403 nor 404 (nor a server error); denied â
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from kyogyo.handoffs.models import Handoff
-
-ROLES = ("anonymous", "marketer", "is_rep", "fs_rep", "csm", "manager", "admin", "outsider")
-SIGNED_IN = frozenset(ROLES) - {"anonymous"}
-MEMBERS = frozenset({"marketer", "is_rep", "fs_rep", "csm", "manager", "admin"})  # can_read_records
-ADMINS = frozenset({"admin"})
-PUBLIC = frozenset(ROLES)
-NOBODY: frozenset[str] = frozenset()
-UPLOADER = frozenset({"marketer", "manager", "admin"})  # an import: its uploader (the marketer) and managers
+from kyogyo.web.tests.matrix import ADMINS, MEMBERS, PUBLIC, ROLES, SIGNED_IN, UPLOADER, Page
 
 # The matrix does not cover these: they have matrices of their own (the API) or are public
 # by design and tested where they live (intake, CSP reports, static files).
 SKIPPED_NAMESPACES = {"admin", "api", "intake"}
 SKIPPED_NAMES = {"healthz", "web:csp_report"}
 
-
-@dataclass(frozen=True)
-class Page:
-    read: frozenset[str] = NOBODY
-    write: frozenset[str] = NOBODY
-    args: Callable[[SimpleNamespace], list[Any]] = field(default=lambda data: [])
-    data: dict[str, str] = field(default_factory=dict)
-    public: bool = False  # anonymous visitors are served, not sent to sign in
-
-
-PAGES: dict[str, Page] = {
+CORE_PAGES: dict[str, Page] = {
     "web:home": Page(read=SIGNED_IN),
     "web:login": Page(read=PUBLIC, write=PUBLIC, public=True),
     "web:logout": Page(write=PUBLIC, public=True),
@@ -97,6 +80,28 @@ PAGES: dict[str, Page] = {
     "imports:run": Page(write=UPLOADER, args=lambda d: [d.settings.upload.pk]),
     "imports:errors": Page(read=UPLOADER, args=lambda d: [d.settings.upload.pk]),
 }
+
+
+def collected_pages() -> dict[str, Page]:
+    """The core entries above plus every area's `kyogyo/<app>/tests/page_access.py`."""
+    pages = dict(CORE_PAGES)
+    for app in apps.get_app_configs():
+        if not app.name.startswith("kyogyo."):
+            continue
+        module_name = f"{app.name}.tests.page_access"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if missing.name not in (module_name, f"{app.name}.tests"):
+                raise
+            continue
+        clash = pages.keys() & module.PAGES.keys()
+        assert not clash, f"{module_name} repeats entries: {sorted(clash)}"
+        pages.update(module.PAGES)
+    return pages
+
+
+PAGES = collected_pages()
 
 
 def routed_names() -> list[str]:

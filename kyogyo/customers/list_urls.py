@@ -1,0 +1,5 @@
+"""The lists of people and companies."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""The list of deals."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
