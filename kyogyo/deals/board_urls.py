@@ -1,5 +1,9 @@
 """The pipeline board and each deal's page."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from kyogyo.deals import board_views
+
+urlpatterns = [
+    path("deals/<int:pk>/", board_views.deal, name="deal"),
+]

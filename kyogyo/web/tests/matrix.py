@@ -1,5 +1,5 @@
 """The vocabulary of the page access matrix (test_page_matrix.py): the roles and what an
-entry says. Each area declares its pages in `kyogyo/<app>/tests/page_access.py` as
+entry says. Each area declares its pages in `kyogyo/<app>/tests/page_access*.py` as
 `PAGES = {url name: Page(...)}`; the matrix collects them all, so an area's branch never
 edits another area's entries."""
 

@@ -10,6 +10,7 @@ Expected answers: allowed â†’ neither 403 nor 404 (nor a server error); denied â
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -83,21 +84,17 @@ CORE_PAGES: dict[str, Page] = {
 
 
 def collected_pages() -> dict[str, Page]:
-    """The core entries above plus every area's `kyogyo/<app>/tests/page_access.py`."""
+    """The core entries above plus every area's `kyogyo/<app>/tests/page_access*.py`."""
     pages = dict(CORE_PAGES)
     for app in apps.get_app_configs():
         if not app.name.startswith("kyogyo."):
             continue
-        module_name = f"{app.name}.tests.page_access"
-        try:
+        for path in sorted(Path(app.path, "tests").glob("page_access*.py")):
+            module_name = f"{app.name}.tests.{path.stem}"
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if missing.name not in (module_name, f"{app.name}.tests"):
-                raise
-            continue
-        clash = pages.keys() & module.PAGES.keys()
-        assert not clash, f"{module_name} repeats entries: {sorted(clash)}"
-        pages.update(module.PAGES)
+            clash = pages.keys() & module.PAGES.keys()
+            assert not clash, f"{module_name} repeats entries: {sorted(clash)}"
+            pages.update(module.PAGES)
     return pages
 
 
