@@ -31,6 +31,7 @@ MESSAGES = {
     "no_account": _("A deal needs the person to belong to a company."),
     "use_win_or_lose": _("Close a deal with Win or Lose."),
     "conflict": _("Someone else changed this deal while you were editing; here is its current state."),
+    "loss_reason_required": _("Choose a loss reason."),
     # settings: users and teams
     "forbidden": _("Your role does not allow this."),
     "bad_username": _("A user name is 1–150 letters, digits and . @ + - _ characters."),
