@@ -205,9 +205,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         deal = actions.move_deal(deal, stage, actor=user, expected_version=_expected_version(request))
     except (actions.DealError, JourneyError) as exc:
         return _refused(request, deal, exc)
-    return _done(
-        request, deal, _("%(deal)s moved to %(stage)s.") % {"deal": deal.name, "stage": _local(stage)}
-    )
+    return _done(request, deal, _("The deal moved to %(stage)s.") % {"stage": _local(stage)})
 
 
 @login_required
@@ -219,7 +217,7 @@ def win(request: HttpRequest, pk: int) -> HttpResponse:
         deal = actions.win_deal(deal, actor=user, expected_version=_expected_version(request))
     except (actions.DealError, JourneyError) as exc:
         return _refused(request, deal, exc)
-    return _done(request, deal, _("%(deal)s is won.") % {"deal": deal.name})
+    return _done(request, deal, _("The deal is won."))
 
 
 @login_required
@@ -240,7 +238,7 @@ def lose(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except (actions.DealError, JourneyError) as exc:
         return _refused(request, deal, exc)
-    return _done(request, deal, _("%(deal)s is lost.") % {"deal": deal.name})
+    return _done(request, deal, _("The deal is lost."))
 
 
 def _local(stage: PipelineStage) -> str:

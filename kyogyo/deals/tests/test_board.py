@@ -214,7 +214,7 @@ def test_a_plain_move_goes_back_to_the_board_with_a_message(people, deal_in):
         f"/deals/{deal.pk}/move", {"stage": "negotiation", "next": "/pipeline/?owner="}, follow=True
     )
     assert answer.redirect_chain[-1][0] == "/pipeline/?owner="
-    assert "Big one moved to Negotiation." in answer.content.decode()
+    assert "The deal moved to Negotiation." in answer.content.decode()
     evil = client.post(f"/deals/{deal.pk}/move", {"stage": "proposal", "next": "https://evil.example/"})
     assert evil["Location"] == f"/deals/{deal.pk}/"
 
