@@ -333,3 +333,14 @@ def test_the_json_of_a_refusal_is_json(people, deal_in):
     answer = signed_in(people.fs_rep).post(f"/deals/{deal.pk}/move", {"stage": "negotiation"}, **JSON)
     assert answer.status_code == 409
     assert json.loads(answer.content)["message"] == "This deal is closed."
+
+
+def test_a_column_alone_costs_the_same_queries_for_many_deals(people, deal_in, django_assert_max_num_queries):
+    client = signed_in(people.fs_rep)
+    deal_in("solution")
+    with django_assert_max_num_queries(14) as few:
+        assert client.get("/pipeline/", {"stage": "solution"}).status_code == 200
+    for n in range(25):
+        deal_in("solution", days=n, owner=people.fs_rep2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/pipeline/", {"stage": "solution", "page": "1"}).status_code == 200
