@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from kyogyo.analytics.models import AnalyticsSettings
@@ -102,20 +102,20 @@ def _stalled_condition(stages: list[PipelineStage], now: dt.datetime) -> Q | Non
     for stage in stages:
         limit = stalled_since(stage, now)
         if limit is not None:
-            parts.append(Q(pipeline_stage=stage, status=Deal.Status.OPEN, since__lt=limit))
+            # (a row written in bulk has no stage_changed_at: it counts from its creation)
+            since = Q(stage_changed_at__lt=limit) | Q(stage_changed_at__isnull=True, created_at__lt=limit)
+            parts.append(Q(pipeline_stage=stage) & since)
     return reduce(or_, parts) if parts else None
 
 
 def totals(deals: QuerySet[Deal], stages: list[PipelineStage], now: dt.datetime) -> dict[int, dict[str, int]]:
-    """Count, amount and stalled deals per pipeline stage, in one query: the open deals, and
-    the won and lost ones closed within the window."""
+    """Count, amount and stalled deals per pipeline stage: one aggregate query over the open
+    deals and one over the won and lost ones closed within the window, each read from an
+    index (``deal_board_column``, ``deal_board_closed``) when no filter is set."""
     window_start = now - dt.timedelta(days=CLOSED_WINDOW_DAYS)
-    shown = Q(status=Deal.Status.OPEN) | Q(
-        status__in=[Deal.Status.WON, Deal.Status.LOST], closed_at__gte=window_start
-    )
     stalled = _stalled_condition(stages, now)
-    rows = (
-        deals.filter(shown)
+    open_rows = (
+        deals.filter(status=Deal.Status.OPEN)
         .order_by()
         .values("pipeline_stage_id")
         .annotate(
@@ -124,20 +124,30 @@ def totals(deals: QuerySet[Deal], stages: list[PipelineStage], now: dt.datetime)
             stalled=Count("id", filter=stalled) if stalled is not None else Value(0),
         )
     )
-    return {
-        row["pipeline_stage_id"]: {"count": row["count"], "amount": row["amount"], "stalled": row["stalled"]}
-        for row in rows
-    }
+    closed_rows = (
+        deals.filter(status__in=[Deal.Status.WON, Deal.Status.LOST], closed_at__gte=window_start)
+        .order_by()
+        .values("pipeline_stage_id")
+        .annotate(count=Count("id"), amount=Coalesce(Sum("amount"), 0), stalled=Value(0))
+    )
+    found: dict[int, dict[str, int]] = {}
+    for row in [*open_rows, *closed_rows]:
+        into = found.setdefault(row["pipeline_stage_id"], {"count": 0, "amount": 0, "stalled": 0})
+        for name in ("count", "amount", "stalled"):
+            into[name] += row[name]
+    return found
 
 
 def cards(
     user: User, deals: QuerySet[Deal], stage: PipelineStage, now: dt.datetime, limit: int, offset: int = 0
 ) -> tuple[list[Card], bool]:
-    """The open deals of one column, longest in the stage first; and whether more follow."""
+    """The open deals of one column, longest in the stage first (in the index's order; rows
+    written in bulk without a stage time come first on SQLite, last on PostgreSQL); and
+    whether more follow."""
     rows = list(
         deals.filter(status=Deal.Status.OPEN, pipeline_stage=stage)
         .select_related("account", "owner", "contact__milestone__current_stage")
-        .order_by(F("since").asc(), "id")[offset : offset + limit + 1]
+        .order_by("stage_changed_at", "id")[offset : offset + limit + 1]
     )
     limit_at = stalled_since(stage, now)
     shown = [

@@ -123,8 +123,16 @@ class Deal(models.Model):
             ),
         ]
         indexes = [
-            # The board: each column's open deals, longest in the stage first.
-            models.Index(fields=["status", "pipeline_stage", "stage_changed_at"], name="deal_board_column"),
+            # The board: each column's open deals, longest in the stage first; with the
+            # amount and creation time, the columns' totals are read from the index alone.
+            models.Index(
+                fields=["status", "pipeline_stage", "stage_changed_at", "created_at", "amount"],
+                name="deal_board_column",
+            ),
+            # The board's won and lost summary: deals closed in the last days.
+            models.Index(
+                fields=["status", "closed_at", "pipeline_stage", "amount"], name="deal_board_closed"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -51,7 +51,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='deal',
-            index=models.Index(fields=['status', 'pipeline_stage', 'stage_changed_at'], name='deal_board_column'),
+            index=models.Index(fields=['status', 'pipeline_stage', 'stage_changed_at', 'created_at', 'amount'], name='deal_board_column'),
+        ),
+        migrations.AddIndex(
+            model_name='deal',
+            index=models.Index(fields=['status', 'closed_at', 'pipeline_stage', 'amount'], name='deal_board_closed'),
         ),
         migrations.AddField(
             model_name='dealmove',
