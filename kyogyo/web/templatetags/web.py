@@ -84,3 +84,11 @@ def query(context: dict[str, Any], **changes: Any) -> str:
             params[key] = str(value)
     encoded = urlencode(sorted(params.items()))
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def plotly_assets() -> str:
+    """plotly.js and what it needs to draw under the CSP: `{% block scripts %}{% plotly_assets %}`."""
+    from kyogyo.web import charts
+
+    return charts.plotly_assets()
