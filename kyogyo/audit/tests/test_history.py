@@ -145,8 +145,6 @@ def test_commands_and_imports_say_so(tmp_path: Path, people, monkeypatch):
 def test_rules_and_jobs_say_so(make_contact, people):
     from django_q.tasks import async_task
 
-    from kyogyo.handoffs.models import Handoff
-
     contact = make_contact()
     with origin("rule", label="web-mql"):
         customers.update_contact(contact, title="CTO")
@@ -154,7 +152,6 @@ def test_rules_and_jobs_say_so(make_contact, people):
     async_task("kyogyo.audit.tests.test_history.rename", contact.pk, sync=True)
     change = changes_of(contact)[-1]
     assert change.path == "job" and change.changes["title"] == ["CTO", "CEO"]
-    assert Handoff  # handoffs created by rule moves are covered by the property test
 
 
 def rename(pk: int) -> None:
