@@ -57,12 +57,10 @@ def origin(path: str, *, actor: Any = None, label: str = "") -> Iterator[Origin]
     actor_id = _actor_id(actor) if actor is not None else outer.actor_id
     inner = Origin(path, actor_id, label[:LABEL_LENGTH] or (outer.label if path == outer.path else ""))
     token = _current.set(inner)
-    _apply()
     try:
         yield inner
     finally:
         _current.reset(token)
-        _apply()
 
 
 def recorded_as(path: str, label: str = "") -> Callable[[F], F]:
@@ -82,14 +80,12 @@ def recorded_as(path: str, label: str = "") -> Callable[[F], F]:
 def relabel(label: str) -> None:
     """Say more about the current origin once it is known (which import run)."""
     _current.set(replace(_current.get(), label=label[:LABEL_LENGTH]))
-    _apply()
 
 
 def set_actor(actor: Any) -> None:
     """Name the actor of the current origin once it is known (an API token's user,
     authenticated inside the request)."""
     _current.set(replace(_current.get(), actor_id=_actor_id(actor)))
-    _apply()
 
 
 def _actor_id(actor: Any) -> int | None:
@@ -104,12 +100,10 @@ def _actor_id(actor: Any) -> int | None:
 def on_job_start(sender: Any, func: Any = None, task: Any = None, **kwargs: Any) -> None:
     name = (task or {}).get("name") or getattr(func, "__name__", str(func))
     _current.set(Origin("job", None, str(name)[:LABEL_LENGTH]))
-    _apply()
 
 
 def on_job_end(sender: Any, **kwargs: Any) -> None:
     _current.set(Origin())
-    _apply()
 
 
 # The SQLite side: functions the triggers call, answered from the current origin.
@@ -136,22 +130,48 @@ def settings_statement(now: Origin) -> tuple[str, list[str]]:
     return "SELECT set_config('kyogyo.origin', %s, false)", [values]
 
 
-def _apply(connection: Any = None) -> None:
-    from django.db import connection as default
+WRITES = ("INSERT", "UPDATE", "DELETE", "COPY", "MERGE")
 
-    db = connection or default
-    if db.vendor != "postgresql" or db.connection is None or db.needs_rollback:
-        return  # SQLite asks when it writes; a new PostgreSQL connection applies it on creation
-    sql, params = settings_statement(_current.get())
-    with db.cursor() as cursor:
+
+def apply_before_write(connection: Any) -> None:
+    """Hand the current origin to PostgreSQL before a write, once per origin and transaction
+    state: reads cost nothing extra. A setting made inside a transaction is undone by its
+    rollback, so the backend forgets what it applied on every rollback (see below)."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    now = _current.get()
+    stamp = (now, connection.in_atomic_block, tuple(connection.savepoint_ids))
+    if getattr(connection, "_kyogyo_origin", None) == stamp:
+        return
+    sql, params = settings_statement(now)
+    with connection.connection.cursor() as cursor:  # the raw cursor: not a write, not wrapped
         cursor.execute(sql, params)
+    connection._kyogyo_origin = stamp
+
+
+def _before_writes(execute: Any, sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    if isinstance(sql, str) and sql.lstrip()[:6].upper().startswith(WRITES):
+        apply_before_write(context["connection"])
+    return execute(sql, params, many, context)
+
+
+def _forgetting(method: Any, connection: Any) -> Any:
+    @functools.wraps(method)
+    def rollback(*args: Any, **kwargs: Any) -> Any:
+        connection._kyogyo_origin = None
+        return method(*args, **kwargs)
+
+    return rollback
 
 
 def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "sqlite":
-        raw = connection.connection
-        raw.create_function("kyogyo_origin", 1, sqlite_origin)
-    elif connection.vendor == "postgresql":
-        sql, params = settings_statement(_current.get())
-        with connection.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        connection.connection.create_function("kyogyo_origin", 1, sqlite_origin)
+        return
+    if connection.vendor != "postgresql":
+        return
+    connection._kyogyo_origin = None  # a new session holds no setting yet
+    if _before_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_before_writes)
+        connection._rollback = _forgetting(connection._rollback, connection)
+        connection._savepoint_rollback = _forgetting(connection._savepoint_rollback, connection)
