@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kyogyo.intake",
     "kyogyo.demo",
     "kyogyo.ops",
+    "kyogyo.healthcheck",
 ]
 
 MIDDLEWARE = [
