@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from kyogyo.healthcheck import actions, exports
 from kyogyo.healthcheck.evidence import measure_all
@@ -53,6 +54,7 @@ def _get(pk: int) -> Assessment:
 
 
 @login_required
+@require_GET
 def assessment_list(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     page = paginate(request, _assessments(), per_page=25)
@@ -70,6 +72,7 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
     reading = read(_get(pk))
@@ -129,6 +132,7 @@ def _save(
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     user = _assessor(request)
     evidence = measure_all()
@@ -146,6 +150,7 @@ def new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _assessor(request)
     assessment = _get(pk)
@@ -167,6 +172,7 @@ def _chosen(request: HttpRequest, name: str) -> Assessment | None:
 
 
 @login_required
+@require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     _reader(request)
     first, second = _chosen(request, "a"), _chosen(request, "b")
@@ -184,6 +190,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     _reader(request)
     reading = read(_get(pk))
@@ -193,6 +200,7 @@ def export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def export_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     _reader(request)
     reading = read(_get(pk))
