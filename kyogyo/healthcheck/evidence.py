@@ -6,7 +6,7 @@ Each function takes "now" and returns the figures as a plain dict (stored with t
 assessment, so old assessments keep what their author saw): ``n`` of ``d`` (a share where
 both are known), ``value`` (the share or a number of days) and ``suggested`` (a mark key,
 None when there is nothing to measure yet). The figures read the live records with the
-definitions of docs/metrics.md (an SLA is met when the handoff was acted on by its due
+definitions of the analytics metrics, docs/analytics.md (an SLA is met when the handoff was acted on by its due
 time), so a health check does not wait for a snapshot refresh."""
 
 from __future__ import annotations

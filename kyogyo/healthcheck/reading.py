@@ -98,13 +98,15 @@ def radar_figure(readings: list[Reading]) -> dict[str, Any]:
     labels = [f"{c.number}. {c.name}" for c in categories]
     data = []
     for reading, colour in zip(readings, COLOURS, strict=False):
-        values = [_percent(reading.scores[c.key]) or 0 for c in categories]
+        # a category without a marked item is a gap in the polygon, not a zero
+        values = [_percent(reading.scores[c.key]) for c in categories]
         data.append(
             {
                 "type": "scatterpolar",
                 "r": [*values, values[0]],
                 "theta": [*labels, labels[0]],
                 "fill": "toself",
+                "connectgaps": True,
                 "name": f"{reading.assessment.assessed_on:%Y-%m-%d}",
                 "line": {"color": colour},
                 "hovertemplate": "%{theta}: %{r}%<extra></extra>",
@@ -113,6 +115,7 @@ def radar_figure(readings: list[Reading]) -> dict[str, Any]:
     return {
         "data": data,
         "layout": _layout(
+            margin={"t": 40, "r": 110, "b": 40, "l": 110},
             polar={"radialaxis": {"range": [0, 100], "ticksuffix": "%"}},
             showlegend=len(readings) > 1,
         ),
