@@ -4,6 +4,7 @@ category, history over assessments, two assessments compared)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ from kyogyo.healthcheck.models import Assessment
 from kyogyo.healthcheck.scores import Entry, Improvement, category_scores, improvements, overall_score
 from kyogyo.healthcheck.sheet import Category, load
 
-COLOURS = ("#2f6fdb", "#d9822b")
+COLOURS = (("#2f6fdb", "rgba(47,111,219,0.25)"), ("#d9822b", "rgba(217,130,43,0.25)"))
+LABEL_WIDTH = 16  # characters on one line of a radar axis label
 
 
 @dataclass
@@ -92,12 +94,30 @@ def _layout(**extra: Any) -> dict[str, Any]:
     return {"margin": {"t": 30, "r": 30, "b": 40, "l": 40}, "height": 420, "font": {"size": 12}, **extra}
 
 
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def wrapped(label: str, width: int = LABEL_WIDTH) -> str:
+    """An axis label on two lines when long (plotly does not wrap them; the radar's outer
+    labels would run off the chart): at the space nearest the middle, in Japanese after
+    the particle の or と nearest it. The labels are the sheet's category names, never
+    stored text."""
+    if _width(label) <= width * 1.4:
+        return label
+    middle = len(label) // 2
+    cuts = [i for i, char in enumerate(label) if char == " " and i > 3]
+    cuts += [i + 1 for i, char in enumerate(label) if char in "のと" and 3 < i < len(label) - 2]
+    cut = min(cuts, key=lambda i: abs(i - middle)) if cuts else middle
+    return f"{label[:cut].rstrip()}<br>{label[cut:].lstrip()}"
+
+
 def radar_figure(readings: list[Reading]) -> dict[str, Any]:
     """Score by category (0–100%) as a closed polygon per assessment."""
     categories = load().categories
-    labels = [f"{c.number}. {c.name}" for c in categories]
+    labels = [wrapped(f"{c.number}. {c.name}") for c in categories]
     data = []
-    for reading, colour in zip(readings, COLOURS, strict=False):
+    for reading, (colour, fill) in zip(readings, COLOURS, strict=False):
         # a category without a marked item is a gap in the polygon, not a zero
         values = [_percent(reading.scores[c.key]) for c in categories]
         data.append(
@@ -109,13 +129,14 @@ def radar_figure(readings: list[Reading]) -> dict[str, Any]:
                 "connectgaps": True,
                 "name": f"{reading.assessment.assessed_on:%Y-%m-%d}",
                 "line": {"color": colour},
+                "fillcolor": fill,
                 "hovertemplate": "%{theta}: %{r}%<extra></extra>",
             }
         )
     return {
         "data": data,
         "layout": _layout(
-            margin={"t": 40, "r": 110, "b": 40, "l": 110},
+            margin={"t": 50, "r": 90, "b": 50, "l": 90},
             polar={"radialaxis": {"range": [0, 100], "ticksuffix": "%"}},
             showlegend=len(readings) > 1,
         ),

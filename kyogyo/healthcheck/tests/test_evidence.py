@@ -174,3 +174,14 @@ def test_every_figure_reads_as_a_sentence(defaults, language):
         text = describe({"kind": "handoff_sla", "n": 2, "d": 4, "value": 0.5})
         assert "2" in text and "4" in text and "50%" in text
         assert describe({"kind": "snapshot_fresh", "missing": True})
+
+
+def test_measuring_costs_a_fixed_number_of_queries(people, make_contact, walk, django_assert_max_num_queries):
+    for _ in range(5):
+        walk(make_contact(at=NOW - 10 * DAY), [("mql", NOW - 10 * DAY)])
+    with django_assert_max_num_queries(30) as few:
+        measure_all(NOW)
+    for _ in range(10):
+        walk(make_contact(at=NOW - 10 * DAY), [("mql", NOW - 10 * DAY)])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        measure_all(NOW)

@@ -270,3 +270,13 @@ def test_notes_and_summaries_render_inert(client, people, language):
     html = client.get(f"/health-check/{first.pk}/").content.decode()
     assert html.count("&lt;") > 20
     assert client.get(f"/health-check/{first.pk}/health-check.pdf").status_code == 200
+
+
+def test_long_radar_labels_go_on_two_lines():
+    from kyogyo.healthcheck.reading import wrapped
+
+    assert wrapped("1. Organisation") == "1. Organisation"
+    assert wrapped("6. Communication between departments") == "6. Communication<br>between departments"
+    assert wrapped("6. 部門間のコミュニケーション") == "6. 部門間の<br>コミュニケーション"
+    assert wrapped("3. データの構造化と共有") == "3. データの<br>構造化と共有"
+    assert wrapped("1. 組織体制") == "1. 組織体制"
