@@ -22,6 +22,12 @@ class Entry:
     note: str
     figures: dict[str, Any] | None
 
+    @property
+    def differs_from_data(self) -> bool:
+        """The person's mark and the data's suggestion disagree (shown, never changed)."""
+        suggested = (self.figures or {}).get("suggested")
+        return bool(self.mark and suggested and suggested != self.mark)
+
 
 @dataclass
 class Improvement:

@@ -88,6 +88,16 @@ def test_an_assessment_shows_radar_sheet_and_improvements(client, people):
     assert improvements.index("improve-kpi.linked") < improvements.index("improve-organisation.cooperation")
     assert "Set company-wide KPIs and build cooperation between departments" in improvements
     assert "/edit/" not in html  # only assessors edit
+    # 1.3 has no due handoff yet (no suggestion); 2.2 is × and the data suggests × too
+    assert "Differs from the mark given" not in html
+
+
+def test_a_mark_the_data_disagrees_with_is_flagged_not_changed(client, people):
+    assessment = make(people, marks={"organisation.four_departments": ("not_yet", "")})
+    html = signed_in(client, people.marketer).get(f"/health-check/{assessment.pk}/").content.decode()
+    row = html[html.index('id="item-organisation.four_departments"') :][:1500]
+    assert "suggests ○" in row and "Differs from the mark given" in row
+    assert assessment.marks.get().value == "not_yet"
 
 
 def test_japanese_pages_show_the_articles_words(client, people):
