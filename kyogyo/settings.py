@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kyogyo.demo",
     "kyogyo.ops",
     "kyogyo.audit",
+    "kyogyo.healthcheck",
 ]
 
 MIDDLEWARE = [

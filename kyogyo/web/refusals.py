@@ -82,6 +82,12 @@ MESSAGES = {
     "no_events": _("Choose at least one event."),
     "unknown_event": _("Choose events from the list."),
     "delivered": _("This delivery already succeeded."),
+    # the health check
+    "future_date": _("An assessment cannot be dated in the future."),
+    "unknown_item": _("The sheet has no such item."),
+    "bad_mark": _("Mark an item ○, △ or ×."),
+    "mark_needed": _("Give this item a mark to keep its note."),
+    "nothing_marked": _("Mark at least one item."),
     # imports
     "bad_type": _("Upload a .csv or .xlsx file."),
     "empty_file": _("The file is empty."),
