@@ -56,6 +56,8 @@ TRACKED = (
     Tracked("api.apitoken", skip=frozenset({"last_used_at"}), masked=frozenset({"secret_hash"})),
     Tracked("webhooks.endpoint", masked=frozenset({"secret"})),
     Tracked("intake.form"),
+    Tracked("healthcheck.assessment"),
+    Tracked("healthcheck.mark"),
     Tracked("intake.inboundsource", masked=frozenset({"secret", "previous_secret"})),
 )
 
