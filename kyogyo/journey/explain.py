@@ -18,7 +18,6 @@ from kyogyo.journey import rulebook
 from kyogyo.journey.models import Milestone, Transition
 from kyogyo.marketing.models import ActivityType
 from kyogyo.scoring import actions as scoring
-from kyogyo.scoring import engine
 from kyogyo.scoring.models import FitRule
 
 
@@ -110,9 +109,8 @@ def scores(contact: Contact, now: dt.datetime | None = None) -> Scores:
         Line(_activity_label(c.source), c.points)
         for c in scoring.explain_engagement(contact, at=now, book=book)
     ]
-    engagement = engine.decayed(
-        contact.engagement_score, contact.engagement_at, now, book.scoring.half_life_days
-    )
+    # the sum of its lines, as of now: the stored score is the same sum kept incrementally
+    engagement = sum(line.points for line in engagement_lines)
     return Scores(
         fit=contact.fit_score,
         fit_lines=fit_lines,
