@@ -6,8 +6,9 @@ untranslated Japanese."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
-from kyogyo.customers.models import Note
+from kyogyo.customers.models import Contact, Note
 from kyogyo.journey.models import Milestone
 
 # The page title is the record's name (data, which no translation check can mark).
@@ -86,9 +87,16 @@ def test_another_team_may_not_move_the_person(browse, people, in_sal, language):
 
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_empty_states(browse, people, make_contact, playbook, language):
-    bare = make_contact(first_name="Empty", last_name="Person", account=False)
+    # a person whose journey has not started (as an import may leave them): nothing at all yet
+    bare = Contact.objects.create(first_name="Empty", last_name="Person", created_at=timezone.now())
     tab = browse(people.marketer, language=language)
     tab.goto(f"/people/{bare.pk}/")
+    assert tab.page.locator("#timeline .empty").is_visible()
+    tab.shot("contact-empty")
+    if language == "ja":
+        tab.assert_translated(NAMES)
+    new = make_contact(first_name="Empty", last_name="Person", at=timezone.now())
+    tab.goto(f"/people/{new.pk}/")
     tab.shot("contact-new")
     if language == "ja":
         tab.assert_translated(NAMES)
