@@ -83,6 +83,11 @@ def can_record_activity(user: User, contact: Contact) -> bool:
     return is_member(user)
 
 
+def can_add_note(user: User) -> bool:
+    # Notes and @mentions are how the four teams talk about a shared record.
+    return is_member(user)
+
+
 def can_act_on_handoff(user: User, handoff: Handoff) -> bool:
     if is_manager(user):
         return True

@@ -23,6 +23,10 @@ MESSAGES = {
     "note_too_long": _("The note is too long."),
     "bad_class": _("Classify as now, later or never."),
     "not_allowed": _("The journey does not allow this move."),
+    "move_not_allowed": _("The journey does not allow this move."),  # the record pages
+    "stale": _("This person moved meanwhile; the page shows where they are now."),  # the record pages
+    "note_empty": _("Write something in the note."),  # the record pages
+    "not_a_check": _("Only the items of an exit checklist are ticked."),  # the record pages
     # deals
     "closed": _("This deal is closed."),
     "bad_amount": _("The amount must be a whole, non-negative number."),
