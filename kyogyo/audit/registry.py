@@ -29,6 +29,7 @@ HIDDEN = "••••"
 
 TRACKED = (
     Tracked("customers.account"),
+    Tracked("customers.note"),
     Tracked(
         "customers.contact",
         skip=frozenset({"fit_score", "engagement_score", "engagement_at", "last_activity_at"}),
@@ -44,6 +45,8 @@ TRACKED = (
     Tracked("journey.rule"),
     Tracked("journey.reasoncode"),
     Tracked("journey.valuelist"),
+    Tracked("journey.playbookitem"),
+    Tracked("journey.checklisttick"),
     Tracked("marketing.campaign"),
     Tracked("org.team"),
     Tracked("org.user", skip=frozenset({"last_login"}), masked=frozenset({"password"})),

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404
 
+from kyogyo.audit import history
 from kyogyo.customers import timeline
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.models import Deal
@@ -23,6 +24,7 @@ from kyogyo.web.workspace import reject_reasons
 
 PEOPLE_SHOWN = 50
 DEALS_SHOWN = 10
+HISTORY_SHOWN = 20  # the record's latest changes (who, what, through which path)
 
 
 def readable_contact(user: User, pk: int) -> Contact:
@@ -95,6 +97,7 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
         "moves": moves_from(stage) if can_change and not classifying else [],
         "disqualify_reasons": disqualify_reasons() if can_change else [],
         "timeline": timeline.page_of(timeline.contact_sources(contact), cursor),
+        "history": history.history_for(contact, limit=HISTORY_SHOWN),
     }
 
 
@@ -118,4 +121,5 @@ def account_page(account: Account, user: User, cursor: str | None) -> dict[str, 
         ),
         "can_note": access.can_add_note(user),
         "timeline": timeline.page_of(timeline.account_sources(account), cursor),
+        "history": history.history_for(account, limit=HISTORY_SHOWN),
     }
