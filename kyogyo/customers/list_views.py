@@ -123,14 +123,11 @@ def read_verdict(post: QueryDict) -> dict[str, Any]:
     return {"verdict": verdict, "reason": reason}
 
 
-def describe_verdict(params: dict[str, Any]) -> str:
+def describe_verdict(params: dict[str, Any]) -> tuple[str, str]:
     label = dict(classification_choices())[params["verdict"]]
     if params["reason"] is not None:
-        return gettext("Classify as: %(class)s (%(reason)s)") % {
-            "class": label,
-            "reason": local_name(params["reason"]),
-        }
-    return gettext("Classify as: %(class)s") % {"class": label}
+        label = f"{label} ({local_name(params['reason'])})"
+    return gettext("Classify as:"), label
 
 
 def _assign(records: Any, actor: User, params: dict[str, Any]) -> BulkResult:

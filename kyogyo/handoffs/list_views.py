@@ -125,8 +125,8 @@ def read_assignee(post: QueryDict) -> dict[str, Any]:
     return {"assignee": found}
 
 
-def describe_assignee(params: dict[str, Any]) -> str:
-    return gettext("Assign to: %(name)s") % {"name": user_label(params["assignee"])}
+def describe_assignee(params: dict[str, Any]) -> tuple[str, str]:
+    return gettext("Assign to:"), user_label(params["assignee"])
 
 
 def _accept(records: Any, actor: User, params: dict[str, Any]) -> BulkResult:

@@ -34,7 +34,8 @@ class BulkAction:
     run: Callable[[Sequence[Any], User, dict[str, Any]], BulkResult]
     read_params: Callable[[QueryDict], dict[str, Any]] = lambda post: {}
     fields: tuple[str, ...] = ()  # the POST fields read_params reads, carried to the confirmation
-    describe: Callable[[dict[str, Any]], str] = lambda params: ""
+    # what the confirmation says of the params: (a translated label, the data it names)
+    describe: Callable[[dict[str, Any]], tuple[str, str] | None] = lambda params: None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -59,7 +59,6 @@ def read_owner(post: QueryDict, field: str = "owner") -> dict[str, Any]:
     return {"owner": owner}
 
 
-def describe_owner(params: dict[str, Any]) -> str:
+def describe_owner(params: dict[str, Any]) -> tuple[str, str]:
     owner = params["owner"]
-    name = user_label(owner) if owner else gettext("Nobody")
-    return gettext("New owner: %(name)s") % {"name": name}
+    return gettext("New owner:"), user_label(owner) if owner else gettext("Nobody")

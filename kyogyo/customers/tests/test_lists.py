@@ -213,7 +213,7 @@ def test_classifying_never_needs_a_reason_and_goes_through_the_journey(client, p
     assert "needs a reason" in str(next(iter(response.wsgi_request._messages)))
     reason = ReasonCode.objects.filter(kind=ReasonCode.Kind.DISQUALIFY, active=True).first()
     response = bulk(client, people.marketer, leads, action="classify", verdict="never", reason=reason.key)
-    assert "Classify as: Never" in response.content.decode()
+    assert 'Classify as: <strong translate="no">Never (' in response.content.decode()
     response = bulk(
         client, people.marketer, leads, action="classify", verdict="never", reason=reason.key, confirmed="1"
     )

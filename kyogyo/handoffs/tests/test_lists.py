@@ -92,7 +92,10 @@ def test_another_team_cannot_accept_them(client, people, waiting):
 def test_assigning_many(client, people, waiting):
     client.force_login(people.manager)
     fields = {"action": "assign", "assignee": str(people.is_rep2.pk), "ids": [str(h.pk) for h in waiting[:3]]}
-    assert "Assign to: is_rep2" in client.post("/handoffs/bulk/", fields).content.decode()
+    assert (
+        'Assign to: <strong translate="no">is_rep2</strong>'
+        in client.post("/handoffs/bulk/", fields).content.decode()
+    )
     text = client.post("/handoffs/bulk/", {**fields, "confirmed": "1"}).content.decode()
     assert "Done for 3 rows." in text
     assert set(Handoff.objects.filter(assigned_to=people.is_rep2).values_list("pk", flat=True)) == {
