@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import QueryDict
 
 from kyogyo.org import access
 from kyogyo.org.models import User
@@ -30,10 +31,12 @@ def save_view(*, owner: User, list_name: str, name: str, query: str, shared: boo
         raise SavedViewError("forbidden", "only members of a team keep views of the lists")
     if list_name not in SavedView.ListName.values:
         raise SavedViewError("bad_list", f"no list is called {list_name!r}")
+    # kept re-encoded: a query string and nothing else, whatever was posted
+    query = QueryDict(query.lstrip("?")).urlencode()
     if len(query) > MAX_QUERY:
         raise SavedViewError("too_long", "the filters of this view are too long to keep")
     return SavedView.objects.create(
-        owner=owner, list_name=list_name, name=_name(name), query=query.lstrip("?"), shared=shared
+        owner=owner, list_name=list_name, name=_name(name), query=query, shared=shared
     )
 
 
