@@ -305,3 +305,14 @@ def test_exporting_the_selection_and_bad_formats(client, people, poisoned):
     assert client.get("/people/export/", {"format": "pdf"}).status_code == 400
     response = client.get("/companies/export/", {"format": "csv", "kind": "prospect"})
     assert len(read_csv(response)) == len(poisoned) + 1
+
+
+def test_the_way_back_stays_on_this_site(client, people, crowd):
+    client.force_login(people.manager)
+    response = client.post("/people/bulk/", {"action": "assign", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == "/people/"
+    response = client.post(
+        "/people/bulk/",
+        {"action": "assign", "owner": "none", "ids": [str(crowd[0].pk)], "next": "//evil.example"},
+    )
+    assert 'href="/people/"' in response.content.decode()
