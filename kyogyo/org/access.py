@@ -135,6 +135,11 @@ def can_read_reports(user: User) -> bool:
     return is_member(user)
 
 
+def can_assess_health(user: User) -> bool:
+    """Fill in and edit The Model health check: managers and admins (everyone reads it)."""
+    return is_manager(user)
+
+
 def can_manage_settings(user: User) -> bool:
     """Stages, rules, reasons, SLAs, routing, scoring, webhooks, users."""
     return is_admin(user)

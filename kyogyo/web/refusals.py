@@ -87,6 +87,12 @@ MESSAGES = {
     "bad_assignee": _("A handoff goes to an active member of the receiving team."),
     "bad_view_name": _("A saved view needs a name of 1 to 100 characters."),
     "bad_list": _("There is no such list."),
+    # the health check
+    "future_date": _("An assessment cannot be dated in the future."),
+    "unknown_item": _("The sheet has no such item."),
+    "bad_mark": _("Mark an item ○, △ or ×."),
+    "mark_needed": _("Give this item a mark to keep its note."),
+    "nothing_marked": _("Mark at least one item."),
     # imports
     "bad_type": _("Upload a .csv or .xlsx file."),
     "empty_file": _("The file is empty."),
