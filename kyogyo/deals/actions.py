@@ -5,6 +5,7 @@ Each step that changes the journey goes through ``journey.actions.advance``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,8 @@ from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
+from kyogyo.org import access
+from kyogyo.org.bulk import BulkResult, Forbidden
 from kyogyo.org.models import User
 
 QUALIFIED_STAGE = "sql"
@@ -273,3 +276,25 @@ def lose_deal(
         locked.version += 1
         locked.save(update_fields=["status", "closed_at", "pipeline_stage", "loss_reason", "version"])
         return locked
+
+
+# --- many deals at once (the list's bulk actions) ----------------------------------------
+
+
+def assign_owner_many(deals: Sequence[Deal], owner: User | None, *, actor: User) -> BulkResult:
+    """Give each deal the owner, through ``update_deal``; a deal the actor may not edit is
+    reported, not skipped."""
+    if owner is not None and not access.is_member(owner):
+        raise DealError("bad_owner", f"{owner.get_username()} cannot own deals")
+    result = BulkResult()
+    for deal in deals:
+        if not access.can_edit_deal(actor, deal):
+            result.refuse(deal, Forbidden(f"{actor.get_username()} may not edit deal {deal.pk}"))
+            continue
+        try:
+            update_deal(deal, owner=owner)
+        except DealError as exc:
+            result.refuse(deal, exc)
+            continue
+        result.done.append(deal)
+    return result

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kyogyo.deals.models import Deal
     from kyogyo.handoffs.models import Handoff
     from kyogyo.success.models import Subscription
+    from kyogyo.web.models import SavedView
 
 
 def is_admin(user: User) -> bool:
@@ -155,3 +156,10 @@ def can_manage_tokens_of(user: User, owner: User) -> bool:
     if user.pk == owner.pk:
         return True
     return is_admin(user)
+
+
+def can_change_saved_view(user: User, view: SavedView) -> bool:
+    """A saved view of a list is its owner's; admins tidy up shared ones."""
+    if not user.is_active:
+        return False
+    return view.owner_id == user.pk or is_admin(user)

@@ -86,6 +86,11 @@ MESSAGES = {
     "no_events": _("Choose at least one event."),
     "unknown_event": _("Choose events from the list."),
     "delivered": _("This delivery already succeeded."),
+    # lists: bulk actions and saved views
+    "bad_owner": _("This person cannot own records; choose a member of a team."),
+    "bad_assignee": _("A handoff goes to an active member of the receiving team."),
+    "bad_view_name": _("A saved view needs a name of 1 to 100 characters."),
+    "bad_list": _("There is no such list."),
     # the health check
     "future_date": _("An assessment cannot be dated in the future."),
     "unknown_item": _("The sheet has no such item."),
