@@ -18,6 +18,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers import emails
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
@@ -504,6 +505,7 @@ def check_assignee(owner: User | None) -> None:
         raise BulkError("bad_owner", f"{owner.get_username()} cannot own records")
 
 
+@recorded_as("bulk")  # the history says these came from a bulk action
 def assign_owner_many(contacts: Sequence[Contact], owner: User | None, *, actor: User) -> BulkResult:
     """Give each person the owner, through ``update_contact``; each one the actor may not
     change is reported, and one failing leaves the others done."""
@@ -523,6 +525,7 @@ def assign_owner_many(contacts: Sequence[Contact], owner: User | None, *, actor:
     return result
 
 
+@recorded_as("bulk")  # the history says these came from a bulk action
 def classify_many(
     contacts: Sequence[Contact],
     verdict: str,

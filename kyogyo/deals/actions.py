@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey import actions as journey_actions
@@ -281,6 +282,7 @@ def lose_deal(
 # --- many deals at once (the list's bulk actions) ----------------------------------------
 
 
+@recorded_as("bulk")  # the history says these came from a bulk action
 def assign_owner_many(deals: Sequence[Deal], owner: User | None, *, actor: User) -> BulkResult:
     """Give each deal the owner, through ``update_deal``; a deal the actor may not edit is
     reported, not skipped."""

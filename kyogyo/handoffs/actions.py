@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.handoffs import routing
 from kyogyo.handoffs.business_hours import WorkingCalendar
@@ -397,6 +398,7 @@ def assign_handoff(handoff: Handoff, assignee: User | None, *, actor: User) -> H
         return locked
 
 
+@recorded_as("bulk")  # the history says these came from a bulk action
 def accept_many(handoffs: Sequence[Handoff], *, actor: User, note: str = "") -> BulkResult:
     """Accept each handoff (``accept_handoff``); each refusal is reported with its code."""
     stages = rulebook.load_stage_model()
@@ -409,6 +411,7 @@ def accept_many(handoffs: Sequence[Handoff], *, actor: User, note: str = "") -> 
     return result
 
 
+@recorded_as("bulk")  # the history says these came from a bulk action
 def assign_many(handoffs: Sequence[Handoff], assignee: User | None, *, actor: User) -> BulkResult:
     result = BulkResult()
     for handoff in handoffs:
