@@ -134,6 +134,11 @@ def can_read_reports(user: User) -> bool:
     return is_member(user)
 
 
+def can_save_plans(user: User) -> bool:
+    """Saved plans are what the company follows: managers and admins set them."""
+    return is_manager(user) or is_admin(user)
+
+
 def can_manage_settings(user: User) -> bool:
     """Stages, rules, reasons, SLAs, routing, scoring, webhooks, users."""
     return is_admin(user)
