@@ -84,7 +84,8 @@ class ModelFilters(forms.Form):
                 self.add_error("period", _("Not a period: write 2026-04, 2026, FY2026 or FY2026-Q1."))
                 return cleaned
         elif start or end:
-            given: dt.date = start or end
+            given = start or end
+            assert given is not None
             fiscal_start, fiscal_end = fiscal_year_of(given, month)
             cleaned["start"], cleaned["end"] = start or fiscal_start, end or fiscal_end
         else:
