@@ -29,13 +29,13 @@ def rejected_this_week(people, make_contact, walk, analytics):
     for n, reason in enumerate(ReasonCode.objects.filter(kind=ReasonCode.Kind.REJECT)):
         reason.label, reason.label_ja = CORPUS[100 + n][:150], CORPUS[200 + n][:150]
         reason.save(update_fields=["label", "label_ja"])
-    reason = ReasonCode.objects.filter(kind=ReasonCode.Kind.REJECT).first()
+    first = ReasonCode.objects.filter(kind=ReasonCode.Kind.REJECT).first()
     for n in range(6):
         contact = make_contact(first_name=CORPUS[3 * n][:100], last_name=CORPUS[3 * n + 1][:100], at=now)
         walk(contact, [("mql", now)])
         if n < 5:
             handoff = Handoff.objects.get(subject=contact, status=Handoff.Status.OPEN)
-            reject_handoff(handoff, actor=people.manager, reason=reason, at=now, note=CORPUS[300 + n])
+            reject_handoff(handoff, actor=people.manager, reason=first, at=now, note=CORPUS[300 + n])
     analytics()
     return people
 
