@@ -68,6 +68,7 @@ class ModelFilters(forms.Form):
         self.today = today
         for name in DIMENSIONS:
             self.fields[name].choices = [("", _("All")), *choices.get(name, [])]  # type: ignore[attr-defined]
+            self.fields[name].widget.attrs["translate"] = "no"  # the values are data
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
