@@ -166,9 +166,7 @@ def build(options: dict[str, Any], kept: dict[str, str], context: Context) -> di
         "bottleneck": bottleneck,
         "steps": bottleneck_steps(bottleneck.data, names, kept) if bottleneck.data else [],
         "flow": flow,
-        "flow_rows": [dict(row, label=names.get(row["stage"], row["stage"])) for row in flow.data["stages"]]
-        if flow.data
-        else [],
+        "flow_rows": flow_rows(flow.data, names, kept) if flow.data else [],
         "names": names,
         "snapshot": (waterfall.data or {}).get("snapshot"),
     }
@@ -187,4 +185,18 @@ def bottleneck_steps(
             advanced_url=drilldown.url(kept, "waterfall", "advanced", step["from"]),
         )
         for step in data["steps"]
+    ]
+
+
+def flow_rows(data: dict[str, Any], names: dict[str, str], kept: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        dict(
+            row,
+            label=names.get(row["stage"], row["stage"]),
+            **{
+                f"{m}_url": drilldown.url(kept, "flow", m, row["stage"])
+                for m in ("opening", "balance", "stalled")
+            },
+        )
+        for row in data["stages"]
     ]

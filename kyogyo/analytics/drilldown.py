@@ -14,13 +14,13 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from kyogyo.analytics.metrics import handoffs, plan, waterfall
+from kyogyo.analytics.metrics import flow, handoffs, plan, waterfall
 from kyogyo.analytics.metrics.base import Context
 from kyogyo.analytics.spec import Spec, SpecError
 from kyogyo.web.paging import DEFAULT_PER_PAGE, Page
 
 # metric → the kind of record its cells hold
-KINDS = {"waterfall": "people", "handoffs": "handoffs", "deals": "deals"}
+KINDS = {"waterfall": "people", "flow": "people", "handoffs": "handoffs", "deals": "deals"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Cell:
     def sql(self, context: Context, spec: Spec) -> tuple[str, list[Any]]:
         if self.metric == "waterfall":
             return waterfall.cell_sql(context, spec, self.stage, self.measure)
+        if self.metric == "flow":
+            return flow.cell_sql(context, spec, self.stage, self.measure)
         if self.metric == "handoffs":
             return handoffs.cell_sql(context, spec, self.stage, self.measure)
         if self.metric == "deals" and self.measure == "won":

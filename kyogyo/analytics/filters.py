@@ -51,8 +51,10 @@ class ModelFilters(forms.Form):
         max_length=20,
         help_text=_("2026-04 (a month), FY2026 (a fiscal year) or FY2026-Q1 (a fiscal quarter)"),
     )
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("First day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     view = forms.ChoiceField(
         label=_("Conversion"),
         required=False,

@@ -117,9 +117,21 @@ class Scenario:
     def label(self) -> str:
         return _("Scenario %(letter)s") % {"letter": self.prefix.upper()}
 
+    names: dict[str, str] | None = None
+    teams: dict[str, str] | None = None
+
     @property
     def data(self) -> dict[str, Any] | None:
-        return self.result.as_dict() if self.result else None
+        return labelled(self.result.as_dict(), self.names or {}, self.teams or {}) if self.result else None
+
+
+def labelled(result: dict[str, Any], names: dict[str, str], teams: dict[str, str]) -> dict[str, Any]:
+    """A plan's JSON with the stages' and teams' names in the reader's language."""
+    return {
+        **result,
+        "stages": [dict(s, label=names.get(s["stage"], s["stage"])) for s in result.get("stages", [])],
+        "capacity": [dict(c, label=teams.get(c["team"], c["team"])) for c in result.get("capacity", [])],
+    }
 
 
 def form_shape(context: Context) -> dict[str, Any]:
@@ -132,10 +144,11 @@ def form_shape(context: Context) -> dict[str, Any]:
 
 def scenarios(data: Any, context: Context) -> list[Scenario]:
     shape = form_shape(context)
+    names, teams = dashboard.local_stage_names(context), dict(shape["teams"])
     found = []
     for prefix in PREFIXES:
         form = PlanForm(data, prefix=prefix, **shape)
-        scenario = Scenario(prefix, form)
+        scenario = Scenario(prefix, form, names=names, teams=teams)
         if form.filled and form.is_valid():
             _compute(scenario)
         found.append(scenario)
@@ -175,12 +188,19 @@ def plan_page(context: Context, saved: SavedPlan) -> dict[str, Any]:
             window = {"start": start.isoformat(), "end": end.isoformat()}
             url = drilldown.url(window, "waterfall", "entered", row["stage"])
         stages.append(dict(row, label=names.get(row["stage"], row["stage"]), url=url))
+    window = {"start": saved.starts_on.isoformat(), "end": saved.ends_on.isoformat()}
+    months = sorted({m["month"] for row in stages for m in row.get("months") or []})
+    for row in stages:
+        by_month = {m["month"]: m for m in row.get("months") or []}
+        row["by_month"] = [by_month.get(month) for month in months]
     return {
+        "months": months,
         "saved": saved,
         "actual": actual,
+        "revenue_url": drilldown.url(window, "deals", "won"),
         "stages": stages,
         "chart": figures.plan_vs_actual(stages, names) if stages else None,
-        "result": saved.result,
+        "result": labelled(saved.result, names, dashboard.team_names()),
         "names": names,
     }
 

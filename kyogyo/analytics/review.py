@@ -143,5 +143,8 @@ def cell_title(cell: Cell, names: dict[str, str]) -> str:
         ("handoffs", "met"): _("Handoffs at %(stage)s acted on within the SLA"),
         ("handoffs", "breached"): _("Handoffs at %(stage)s past their SLA"),
         ("deals", "won"): _("Deals won in the period"),
+        ("flow", "opening"): _("People in %(stage)s at the start of the period"),
+        ("flow", "balance"): _("People in %(stage)s at the end of the period"),
+        ("flow", "stalled"): _("People stalled in %(stage)s at the end of the period"),
     }
     return titles.get((cell.metric, cell.measure), _("Records")) % {"stage": stage}

@@ -113,8 +113,6 @@ def plan_new(request: HttpRequest) -> HttpResponse:
         "analytics/plan_new.html",
         {
             "scenarios": scenarios,
-            "names": dashboard.local_stage_names(context),
-            "teams": planning.form_shape(context)["teams"],
             "may_save": access.can_save_plans(request.user),  # type: ignore[arg-type]
         },
     )

@@ -140,3 +140,44 @@ def test_the_drill_down_reads_one_page_without_n_plus_one(
     with django_assert_max_num_queries(12):
         response = client.get(url, {**APRIL, "metric": "waterfall", "measure": "entered", "stage": "lead"})
     assert response.status_code == 200 and len(response.context["page"].items) == 33
+
+
+def test_the_balances_drill_down_to_exactly_their_people(people, journeys):
+    options = {"start": dt.date(2026, 4, 10), "end": dt.date(2026, 6, 30)}
+    _, data = reports.run("flow", {**reports.own_defaults("flow"), **options})
+    context, spec = reports.context(None), reports.spec_from(options)
+    for row in data["stages"]:
+        for measure in ("opening", "balance"):
+            assert drilldown.count(context, spec, Cell("flow", measure, row["stage"])) == row[measure]
+        if row["stalled"] is not None:
+            assert drilldown.count(context, spec, Cell("flow", "stalled", row["stage"])) == row["stalled"]
+    assert sum(row["balance"] for row in data["stages"]) == 4
+    assert sum(row["opening"] for row in data["stages"]) == 3  # A, B and C; D arrives in May
+    assert any(row["stalled"] for row in data["stages"])  # C has waited in lead since April
+
+
+def test_wins_and_revenue_drill_down_to_the_won_deals(client, people, make_contact, walk, analytics):
+    from kyogyo.deals.actions import qualify, win_deal
+
+    deals = []
+    for n, amount in enumerate((1_000_000, 2_500_000)):
+        contact = walk(make_contact(at=T0 + n * DAY), [("mql", T0 + DAY), ("sal", T0 + 2 * DAY)])
+        deal = qualify(contact, actor=people.is_rep, name=f"Deal {n}", amount=amount, at=T0 + 5 * DAY)
+        walk(contact, [("opportunity", T0 + 6 * DAY)])
+        deal.refresh_from_db()
+        deals.append(win_deal(deal, actor=deal.owner, at=T0 + 16 * DAY))
+    analytics()
+    client.force_login(people.fs_rep)
+    response = client.get(reverse("analytics:dashboard"), {"period": "FY2026"})
+    wins = next(k for link in response.context["chain"] for k in link["kpis"] if k["key"] == "wins")
+    assert wins["actual"] == 2 and response.context["tree"]["actual"] == 3_500_000
+    html = client.get(wins["url"]).content.decode()
+    assert all(f'href="/deals/{deal.pk}/"' in html for deal in deals)
+    assert (
+        drilldown.count(
+            reports.context(None),
+            Spec(start=dt.date(2026, 4, 1), end=dt.date(2027, 3, 31)),
+            Cell("deals", "won"),
+        )
+        == 2
+    )
