@@ -149,7 +149,11 @@ def build(options: dict[str, Any], kept: dict[str, str], context: Context) -> di
     bottleneck = report("bottleneck", options)
     flow = report("flow", flow_options)
 
+    velocity = report("velocity", options)
     stages = waterfall_rows(waterfall.data, names, kept) if waterfall.data else []
+    p80 = {row["stage"]: row["p80_days"] for row in (velocity.data or {}).get("stages", [])}
+    for row in stages:
+        row["p80_days"] = p80.get(row["stage"])
     handoff_kept = {k: v for k, v in kept.items() if k != "team"}
     boundaries = boundary_rows(handoffs.data, names, teams, handoff_kept) if handoffs.data else []
     tree = kpi.data["tree"] if kpi.data else None

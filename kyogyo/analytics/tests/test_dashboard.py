@@ -181,3 +181,16 @@ def test_wins_and_revenue_drill_down_to_the_won_deals(client, people, make_conta
         )
         == 2
     )
+
+
+def test_the_dashboard_and_review_read_the_database_a_bounded_number_of_times(
+    client, people, make_contact, journeys, analytics, django_assert_max_num_queries
+):
+    for n in range(40):
+        make_contact(at=T0, first_name=f"More{n}")
+    analytics()
+    client.force_login(people.manager)
+    with django_assert_max_num_queries(30):  # settings per report, teams, reasons: not per person
+        assert client.get(reverse("analytics:dashboard"), APRIL).status_code == 200
+    with django_assert_max_num_queries(30):
+        assert client.get(reverse("analytics:review"), {"week": "2026-04-06"}).status_code == 200
