@@ -96,7 +96,14 @@ def _rows(kind: str, pks: list[int]) -> list[Any]:
 
         return list(
             Handoff.objects.filter(pk__in=pks).select_related(
-                "subject", "subject__account", "stage", "from_team", "to_team", "assigned_to", "reason"
+                "subject",
+                "subject__account",
+                "stage",
+                "from_team",
+                "to_team",
+                "assigned_to",
+                "acted_by",
+                "reason",
             )
         )
     from kyogyo.deals.models import Deal

@@ -47,9 +47,10 @@ def build(context: Context, week: dt.date) -> dict[str, Any]:
         "waterfall", {"start": previous, "end": week - dt.timedelta(days=1), "view": "period"}
     )
     handoffs = dashboard.report("handoffs", {"start": week, "end": end})
-    stuck = dashboard.report(
-        "bottleneck", {"start": end - dt.timedelta(weeks=STUCK_WEEKS) + dt.timedelta(days=1), "end": end}
-    )
+    stuck_start = end - dt.timedelta(weeks=STUCK_WEEKS) + dt.timedelta(days=1)
+    stuck = dashboard.report("bottleneck", {"start": stuck_start, "end": end})
+    # the pile-up's open items are the flow's balance at the same time: the same people
+    stuck_kept = {"start": stuck_start.isoformat(), "end": end.isoformat()}
     boundaries = dashboard.boundary_rows(handoffs.data, names, teams, this_kept) if handoffs.data else []
     return {
         "week": week,
@@ -63,7 +64,12 @@ def build(context: Context, week: dt.date) -> dict[str, Any]:
         "rejects": rejected_handoffs(context, week, end, boundaries),
         "stuck": stuck.data,
         "pile_up": [
-            dict(p, label=names.get(p["stage"], p["stage"])) for p in (stuck.data or {}).get("pile_up", [])
+            dict(
+                p,
+                label=names.get(p["stage"], p["stage"]),
+                open_url=drilldown.url(stuck_kept, "flow", "balance", p["stage"]),
+            )
+            for p in (stuck.data or {}).get("pile_up", [])
         ],
         "stuck_weeks": STUCK_WEEKS,
         "snapshot": (now.data or {}).get("snapshot"),

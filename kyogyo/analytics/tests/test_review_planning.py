@@ -190,3 +190,26 @@ def test_no_kpis_before_the_first_snapshot(client, people):
     assert client.get("/").context["my_kpis"] == {"rows": []}
     client.force_login(people.outsider)
     assert client.get("/").context["my_kpis"] is None
+
+
+def test_the_piles_drill_down_to_the_people_open_there(client, people, make_contact, walk, analytics):
+    from kyogyo.analytics import drilldown, reports
+    from kyogyo.analytics.drilldown import Cell
+
+    for n in range(4):
+        contact = make_contact(at=T0 + n * DAY)
+        if n % 2:
+            walk(contact, [("mql", T0 + (n + 1) * DAY)])
+    analytics()
+    client.force_login(people.manager)
+    response = client.get(reverse("analytics:review"), {"week": "2026-04-13"})
+    piles = {p["stage"]: p for p in response.context["pile_up"]}
+    assert piles["lead"]["open"] == 2
+    context = reports.context(None)
+    for stage, pile in piles.items():
+        url = pile["open_url"]
+        params = dict(part.split("=") for part in url.split("?", 1)[1].split("&"))
+        spec = reports.spec_from(
+            {"start": dt.date.fromisoformat(params["start"]), "end": dt.date.fromisoformat(params["end"])}
+        )
+        assert drilldown.count(context, spec, Cell("flow", "balance", stage)) == pile["open"], stage
