@@ -129,3 +129,12 @@ def test_an_empty_drill_down_and_a_denial(browse, people, journeys, language):
     outsider.shot("model-denied")
     if language == "ja":
         outsider.assert_translated(FISCAL)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_my_kpis_on_the_home_page(browse, people, journeys, language):
+    tab = browse(people.is_rep, language=language)
+    assert tab.page.locator(".my-kpis table").is_visible()
+    tab.shot("home-my-kpis")
+    if language == "ja":
+        tab.assert_translated(FISCAL)
