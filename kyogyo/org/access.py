@@ -145,6 +145,11 @@ def can_assess_health(user: User) -> bool:
     return is_manager(user)
 
 
+def can_save_plans(user: User) -> bool:
+    """Saved plans are what the company follows: managers and admins set them."""
+    return is_manager(user) or is_admin(user)
+
+
 def can_manage_settings(user: User) -> bool:
     """Stages, rules, reasons, SLAs, routing, scoring, webhooks, users."""
     return is_admin(user)

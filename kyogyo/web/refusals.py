@@ -104,6 +104,24 @@ MESSAGES = {
     "preset_or_mapping": _("Give either a preset or a mapping file, not both."),
     "not_a_dry_run": _("Only a finished dry run can be run for real."),
     "file_gone": _("The file of this dry run is no longer kept; upload it again."),
+    # The Model and planning (analytics)
+    "bad_plan_name": _("A saved plan needs a name of at most 150 characters."),
+    "unknown_dimension": _("This filter does not apply to this report."),
+    "no_slices": _("This report is company-wide: it takes no filters."),
+    "bad_window": _("The period ends before it starts."),
+    "bad_measure": _("There are no records behind this number."),
+    "no_target": _("Give the revenue target."),
+    "bad_target": _("The target is a positive whole amount, e.g. 120,000,000."),
+    "no_period": _("Give the plan's period, e.g. FY2026."),
+    "bad_deal_size": _("The deal size is a positive whole amount."),
+    "no_deal_size": _("No deal was won in the lookback: give the average deal size."),
+    "bad_rate": _("A conversion is above 0 and at most 1 (0.25 or 25%)."),
+    "unknown_step": _("This step is not on the path."),
+    "no_rate": _("A step was measured at 0 or without data: give its conversion."),
+    "bad_capacity": _("A capacity is a number above 0."),
+    "unknown_team": _("No capacity is planned for this team."),
+    "bad_lookback": _("The lookback is at least one month."),
+    "unknown_plan": _("There is no such saved plan."),
 }
 
 
