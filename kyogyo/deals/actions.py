@@ -5,18 +5,22 @@ Each step that changes the journey goes through ``journey.actions.advance``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.deals.models import Deal, DealMove, PipelineStage
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
+from kyogyo.org import access
+from kyogyo.org.bulk import BulkResult, Forbidden
 from kyogyo.org.models import User
 
 QUALIFIED_STAGE = "sql"
@@ -320,3 +324,26 @@ def lose_deal(
             ]
         )
         return locked
+
+
+# --- many deals at once (the list's bulk actions) ----------------------------------------
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def assign_owner_many(deals: Sequence[Deal], owner: User | None, *, actor: User) -> BulkResult:
+    """Give each deal the owner, through ``update_deal``; a deal the actor may not edit is
+    reported, not skipped."""
+    if owner is not None and not access.is_member(owner):
+        raise DealError("bad_owner", f"{owner.get_username()} cannot own deals")
+    result = BulkResult()
+    for deal in deals:
+        if not access.can_edit_deal(actor, deal):
+            result.refuse(deal, Forbidden(f"{actor.get_username()} may not edit deal {deal.pk}"))
+            continue
+        try:
+            update_deal(deal, owner=owner)
+        except DealError as exc:
+            result.refuse(deal, exc)
+            continue
+        result.done.append(deal)
+    return result

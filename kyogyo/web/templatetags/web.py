@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,14 +55,25 @@ def money(value: Any, currency: str = "JPY") -> str:
     """Whole yen with grouping in the reader's locale."""
     if value is None or value == "":
         return "–"
-    return "¥" + formats.number_format(round(float(value)), 0, use_l10n=True, force_grouping=True)
+    return "¥" + formats.number_format(rounded(value, 0), 0, use_l10n=True, force_grouping=True)
+
+
+def rounded(value: Any, digits: int, scale: int = 1) -> Decimal:
+    """`value × scale` half up to `digits` places, as people round (Django's number_format
+    cuts instead: 0.9996 would show as 99.9%, not 100.0%). Exact for Fractions, the
+    metrics' ratios."""
+    if isinstance(value, Fraction):
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+    else:
+        exact = Decimal(str(value))
+    return (exact * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 @register.filter
 def number(value: Any, digits: int = 0) -> str:
     if value is None or value == "":
         return "–"
-    return formats.number_format(value, digits, use_l10n=True, force_grouping=True)
+    return formats.number_format(rounded(value, digits), digits, use_l10n=True, force_grouping=True)
 
 
 @register.filter
@@ -68,7 +81,7 @@ def percent(value: Any, digits: int = 1) -> str:
     """A ratio (0.254) as a percentage (25.4%)."""
     if value is None or value == "":
         return "–"
-    return formats.number_format(float(value) * 100, digits, use_l10n=True) + "%"
+    return formats.number_format(rounded(value, digits, scale=100), digits, use_l10n=True) + "%"
 
 
 @register.simple_tag(takes_context=True)
@@ -84,3 +97,11 @@ def query(context: dict[str, Any], **changes: Any) -> str:
             params[key] = str(value)
     encoded = urlencode(sorted(params.items()))
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def plotly_assets() -> str:
+    """plotly.js and what it needs to draw under the CSP: `{% block scripts %}{% plotly_assets %}`."""
+    from kyogyo.web import charts
+
+    return charts.plotly_assets()

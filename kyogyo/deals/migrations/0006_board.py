@@ -17,7 +17,7 @@ def backfill_stage_changed_at(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deals', '0004_probability_at_most_100'),
+        ('deals', '0005_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
