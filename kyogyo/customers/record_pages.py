@@ -12,6 +12,7 @@ from django.http import Http404
 from kyogyo.audit import history
 from kyogyo.customers import timeline
 from kyogyo.customers.models import Account, Contact
+from kyogyo.deals.actions import QUALIFIED_STAGE
 from kyogyo.deals.models import Deal
 from kyogyo.handoffs.models import Handoff
 from kyogyo.handoffs.queues import QueueItem, with_countdown
@@ -82,6 +83,7 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
     book = playbook.playbook_for(contact, stage, milestone.current_since if milestone else None)
     can_change = access.can_change_contact(user, contact)
     classifying = stage is not None and (stage.is_entry or stage.category == Stage.Category.RECYCLE)
+    moves = moves_from(stage) if can_change and not classifying else []
     return {
         "contact": contact,
         "why": why,
@@ -94,7 +96,8 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
         "can_change": can_change,
         "can_note": access.can_add_note(user),
         "classifying": classifying,
-        "moves": moves_from(stage) if can_change and not classifying else [],
+        "moves": moves,
+        "can_qualify": any(s.key == QUALIFIED_STAGE for s in moves),
         "disqualify_reasons": disqualify_reasons() if can_change else [],
         "timeline": timeline.page_of(timeline.contact_sources(contact), cursor),
         "history": history.history_for(contact, limit=HISTORY_SHOWN),

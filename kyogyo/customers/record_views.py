@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from kyogyo.customers import notes, record_pages
 from kyogyo.customers.models import Account, Contact
+from kyogyo.deals import actions as deals
 from kyogyo.journey import actions as journey
 from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import PlaybookItem, ReasonCode, Stage
@@ -117,6 +118,11 @@ def contact_move(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if "verdict" in request.POST:
             moved = journey.classify(person, request.POST["verdict"], actor=user, reason=reason, note=note)
+        elif request.POST.get("to") == deals.QUALIFIED_STAGE:
+            # Qualifying is more than a move: the deal Field Sales will work is opened with it.
+            deal = deals.qualify(person, actor=user, note=note, **_deal_fields(request, person))
+            messages.success(request, _("Qualified: the deal %(name)s is opened.") % {"name": deal.name})
+            return redirect(reverse("customers:contact", args=[person.pk]) + "#stage")
         else:
             moved = journey.advance(
                 person,
@@ -126,12 +132,23 @@ def contact_move(request: HttpRequest, pk: int) -> HttpResponse:
                 note=note,
                 expect_current=current,
             )
-    except JourneyError as exc:
+    except (JourneyError, deals.DealError) as exc:
         messages.error(request, refusal_message(exc))
     else:
         stage = Stage.objects.get(pk=moved.to_stage_id)
         messages.success(request, _("Moved to %(stage)s.") % {"stage": local_name(stage)})
     return redirect(reverse("customers:contact", args=[person.pk]) + "#stage")
+
+
+def _deal_fields(request: HttpRequest, person: Contact) -> dict:
+    """The deal opened on qualifying: its name (the company's, unless given) and amount."""
+    name = request.POST.get("deal_name", "").strip() or (person.account.name if person.account else "")
+    raw = request.POST.get("amount", "").replace(",", "").strip() or "0"
+    try:
+        amount: int | str = int(raw)
+    except ValueError:
+        amount = raw  # the action refuses it with its code (bad_amount)
+    return {"name": name[:300], "amount": amount}
 
 
 @login_required
