@@ -74,7 +74,12 @@ PAGES: tuple[tuple[str, Callable[[], str | None]], ...] = (
     ("person", _with_pk("customers:contact", "customers.Contact")),
     ("company", _with_pk("customers:account", "customers.Account")),
     ("pipeline", _plain("deals:pipeline")),
+    ("deal", _with_pk("deals:deal", "deals.Deal")),
     ("The Model dashboard", _plain("analytics:dashboard")),
+    (
+        "drill-down: people who became MQL",
+        _plain("analytics:drilldown", "?metric=waterfall&measure=entered&stage=mql"),
+    ),
     ("weekly review", _plain("analytics:review")),
     ("planning", _plain("analytics:plans")),
     ("customer success", _plain("success:home")),
