@@ -74,13 +74,15 @@ def mrr_movements(saas: Saas) -> dict[str, Any]:
             "height": 360,
             "margin": {"t": 20, "r": 60, "l": 70, "b": 40},
             "legend": {"orientation": "h", "y": -0.15},
-            "yaxis": {"title": {"text": _("MRR movement (¥)")}, "tickformat": ","},
+            "xaxis": {"type": "category"},  # "2026-04" as written, not a localised month name
+            "yaxis": {"title": {"text": _("MRR movement (¥)")}, "tickformat": ",.0f"},
             "yaxis2": {
                 "title": {"text": _("MRR (¥)")},
                 "overlaying": "y",
                 "side": "right",
-                "tickformat": ",",
+                "tickformat": ",.0f",
                 "rangemode": "tozero",
+                "showgrid": False,
             },
         },
     }

@@ -20,13 +20,15 @@ class ChangeMrrForm(forms.Form):
 
 
 class DatedForm(forms.Form):
-    on = forms.DateField(label=_("On"), widget=DateInput)
+    on = forms.DateField(label=_("Date"), widget=DateInput)
 
 
 class HandBackForm(forms.Form):
     amount = forms.IntegerField(label=_("Expected amount (¥)"), min_value=0, max_value=10**12)
     note = forms.CharField(
-        label=_("What the customer needs"), max_length=MAX_NOTE, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("What the customer needs"),
+        max_length=MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 3, "translate": "no"}),
     )
 
 

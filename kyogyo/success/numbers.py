@@ -21,7 +21,7 @@ class Saas:
     periods: list[dict[str, Any]]
     total: dict[str, Any]
     as_of: str
-    refreshed_at: str
+    refreshed_at: dt.datetime
 
 
 def saas(currency: str = CURRENCY, months: int | None = None) -> Saas | None:
@@ -31,7 +31,8 @@ def saas(currency: str = CURRENCY, months: int | None = None) -> Saas | None:
     block = next((b for b in data["currencies"] if b["currency"] == currency), None)
     if block is None:
         return None
-    return Saas(currency, block["periods"], block["total"], data["as_of"], data["snapshot"]["refreshed_at"])
+    refreshed_at = dt.datetime.fromisoformat(data["snapshot"]["refreshed_at"])
+    return Saas(currency, block["periods"], block["total"], data["as_of"], refreshed_at)
 
 
 def health(limit: int, account: int | None = None) -> dict[str, Any]:

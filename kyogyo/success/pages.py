@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kyogyo.analytics.spec import SpecError
 from kyogyo.success import numbers, renewals
-from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
+from kyogyo.success.models import ExpansionHandback, NpsResponse, Subscription, SubscriptionChange
 
 RISK_PREVIEW = 5
 RENEWAL_PREVIEW = 10
@@ -88,7 +88,8 @@ def mrr_history_figure(changes: list[SubscriptionChange], label: str) -> dict[st
         "layout": {
             "height": 260,
             "margin": {"t": 10, "r": 20, "l": 70, "b": 40},
-            "yaxis": {"tickformat": ",", "rangemode": "tozero"},
+            "xaxis": {"type": "date", "tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"},
+            "yaxis": {"tickformat": ",.0f", "rangemode": "tozero"},
         },
     }
 
@@ -101,3 +102,12 @@ def score_counts() -> list[int]:
 
 def upcoming_renewals(days: int, owner: Any = None) -> list[renewals.Renewal]:
     return renewals.upcoming(renewals.active_subscriptions(owner), today(), days)
+
+
+def handbacks(subscription: Subscription) -> list[ExpansionHandback]:
+    """The subscription's expansions handed back, newest first, with their handoff and deal."""
+    return list(
+        subscription.expansion_handbacks.select_related(
+            "handoff", "handoff__assigned_to", "handoff__acted_by", "handoff__reason", "deal", "created_by"
+        )
+    )

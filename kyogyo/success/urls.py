@@ -16,4 +16,5 @@ urlpatterns = [
     path("subscriptions/<int:pk>/mrr/", views.change_mrr, name="change_mrr"),
     path("subscriptions/<int:pk>/renew/", views.renew, name="renew"),
     path("subscriptions/<int:pk>/churn/", views.churn, name="churn"),
+    path("subscriptions/<int:pk>/expansion/", views.hand_back, name="hand_back"),
 ]

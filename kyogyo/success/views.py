@@ -37,7 +37,10 @@ def _reader(request: HttpRequest) -> User:
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     _reader(request)
-    context: dict = {"empty": not pages.has_subscriptions()}
+    context: dict = {
+        "empty": not pages.has_subscriptions(),
+        "can_change": access.can_change_subscription(request.user),  # type: ignore[arg-type]
+    }
     if not context["empty"]:
         saas = numbers.saas()
         health = numbers.health(limit=pages.RISK_PREVIEW)
@@ -91,7 +94,13 @@ def risk(request: HttpRequest) -> HttpResponse:
     if pages.has_subscriptions():
         rows, has_next, data = pages.risk_rows(number, RISK_PER_PAGE, sort)
     page = Page(items=rows, number=number, per_page=RISK_PER_PAGE, has_next=has_next)
-    return render(request, "success/risk.html", {"page": page, "sort": sort, "health": data})
+    context = {
+        "page": page,
+        "sort": sort,
+        "health": data,
+        "can_change": access.can_change_subscription(request.user),  # type: ignore[arg-type]
+    }
+    return render(request, "success/risk.html", context)
 
 
 @login_required
@@ -163,7 +172,8 @@ def _subscription_page(
         "mrr_form": ChangeMrrForm(initial={"on": today, "mrr": subscription.mrr or None}),
         "renew_form": DatedForm(initial={"on": today}, prefix="renew"),
         "churn_form": DatedForm(initial={"on": today}, prefix="churn"),
-        "hand_back_form": HandBackForm(),
+        "hand_back_form": HandBackForm(prefix="expansion"),
+        "handbacks": pages.handbacks(subscription),
         **(forms or {}),
     }
     return render(request, "success/subscription.html", context, status=status)
@@ -241,3 +251,19 @@ def churn(request: HttpRequest, pk: int) -> HttpResponse:
     except (actions.SubscriptionError, JourneyError) as exc:
         return _refused(request, found, exc, {"churn_form": form})
     return _done(request, found, _("The churn is recorded."))
+
+
+@login_required
+@require_POST
+def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
+    user, found = _changer(request, pk)
+    form = HandBackForm(request.POST, prefix="expansion")
+    if not form.is_valid():
+        return _subscription_page(request, found, {"hand_back_form": form}, status=400)
+    try:
+        actions.hand_back_expansion(
+            found, by=user, note=form.cleaned_data["note"], amount=form.cleaned_data["amount"]
+        )
+    except (actions.SubscriptionError, JourneyError) as exc:
+        return _refused(request, found, exc, {"hand_back_form": form})
+    return _done(request, found, _("The expansion is handed to Field Sales."))

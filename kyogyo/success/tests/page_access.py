@@ -27,4 +27,7 @@ PAGES = {
     "success:change_mrr": Page(write=CHANGERS, args=subscription, data={"mrr": "120000", "on": "2026-05-01"}),
     "success:renew": Page(write=CHANGERS, args=subscription, data={"renew-on": "2026-05-01"}),
     "success:churn": Page(write=CHANGERS, args=subscription, data={"churn-on": "2026-05-01"}),
+    "success:hand_back": Page(
+        write=CHANGERS, args=subscription, data={"expansion-amount": "50000", "expansion-note": "More seats"}
+    ),
 }
