@@ -230,7 +230,9 @@ def hand_back_expansion(
         raise SubscriptionError("no_expansion_stage", "the stage model has no expansion stage")
     with transaction.atomic():
         locked = (
-            Subscription.objects.select_for_update().select_related("deal__contact").get(pk=subscription.pk)
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("deal__contact")
+            .get(pk=subscription.pk)
         )
         if locked.status != Subscription.Status.ACTIVE:
             raise SubscriptionError("not_active", "only an active subscription can expand")
