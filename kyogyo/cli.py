@@ -12,7 +12,10 @@ def main(argv: list[str] | None = None) -> None:
 
     args = list(sys.argv if argv is None else ["kyogyo", *argv])
     args[0] = "kyogyo"
-    execute_from_command_line(args)
+    from kyogyo.audit.context import origin
+
+    with origin("cli", label=" ".join(args[1:2])):  # the history says which command wrote
+        execute_from_command_line(args)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "kyogyo.intake",
     "kyogyo.demo",
     "kyogyo.ops",
+    "kyogyo.audit",
+    "kyogyo.healthcheck",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kyogyo.web.middleware.PersonalPreferencesMiddleware",
+    "kyogyo.audit.middleware.RequestOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",

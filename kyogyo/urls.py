@@ -29,6 +29,7 @@ urlpatterns = [
     path("settings/", include("kyogyo.web.settings_urls")),
     path("imports/", include("kyogyo.imports.urls")),
     path("success/", include("kyogyo.success.urls")),
+    path("health-check/", include("kyogyo.healthcheck.urls")),
     path("", include("kyogyo.customers.urls")),  # /people/, /companies/
     path("", include("kyogyo.deals.urls")),  # /deals/, /pipeline/
     path("", include("kyogyo.analytics.urls")),  # /model/, /plans/

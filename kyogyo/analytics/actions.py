@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -100,3 +101,19 @@ def delete_target(target: Target, *, actor: User) -> None:
     """Targets are plans, not records of what happened: removing one loses no history."""
     _check_admin(actor)
     target.delete()
+
+
+def save_plan(*, actor: User, name: str, inputs: Any, result: Any) -> Any:
+    """Store a computed plan (its assumptions and result) to follow it as the period runs."""
+    from kyogyo.analytics.metrics import plan
+
+    if not access.can_save_plans(actor):
+        raise AnalyticsError("forbidden", "only managers and admins save plans")
+    name = (name or "").strip()
+    if not name or len(name) > 150:
+        raise AnalyticsError("bad_plan_name", "a saved plan needs a name of at most 150 characters", "name")
+    with transaction.atomic():
+        saved = plan.save_plan(name, inputs, result)
+        saved.created_by = actor
+        saved.save(update_fields=["created_by"])
+    return saved

@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 from kyogyo.api import actions
 from kyogyo.api.errors import ApiError
 from kyogyo.api.models import ApiToken
+from kyogyo.audit import context as audit
 from kyogyo.ops import ratelimit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -32,6 +33,7 @@ class TokenAuth(HttpBearer):
                 403, "insufficient_scope", "this token may only read; create a token with write scope"
             )
         request.user = found.user
+        audit.set_actor(found.user)  # the history names the token's user
         return found
 
 

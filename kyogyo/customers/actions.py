@@ -18,12 +18,16 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers import emails
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
-from kyogyo.journey.models import Transition
+from kyogyo.journey.machine import JourneyError
+from kyogyo.journey.models import ReasonCode, Transition
 from kyogyo.ops.rows import Table
+from kyogyo.org import access
+from kyogyo.org.bulk import BulkResult, Forbidden
 from kyogyo.org.models import User
 from kyogyo.scoring.actions import fit_scorer, rescore_fit
 
@@ -484,3 +488,66 @@ def _after_change(contacts: list[Contact]) -> list[Transition]:
     book = rulebook.load()
     rescore_fit(contacts, book=book)
     return journey_actions.apply_rules(contacts, book=book)
+
+
+# --- many people at once (the list's bulk actions) --------------------------------------
+
+
+class BulkError(ValueError):
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+def check_assignee(owner: User | None) -> None:
+    """An owner is an active member of a team (or a manager); None leaves a record unowned."""
+    if owner is not None and not access.is_member(owner):
+        raise BulkError("bad_owner", f"{owner.get_username()} cannot own records")
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def assign_owner_many(contacts: Sequence[Contact], owner: User | None, *, actor: User) -> BulkResult:
+    """Give each person the owner, through ``update_contact``; each one the actor may not
+    change is reported, and one failing leaves the others done."""
+    check_assignee(owner)
+    result = BulkResult()
+    for contact in contacts:
+        if not access.can_change_contact(actor, contact):
+            result.refuse(contact, Forbidden(f"{actor.get_username()} may not change {contact}"))
+            continue
+        try:
+            with transaction.atomic():
+                update_contact(contact, owner=owner)
+        except ValidationError as exc:
+            result.refuse(contact, BulkError("invalid", "; ".join(exc.messages)))
+            continue
+        result.done.append(contact)
+    return result
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def classify_many(
+    contacts: Sequence[Contact],
+    verdict: str,
+    *,
+    actor: User,
+    reason: ReasonCode | None = None,
+    note: str = "",
+) -> BulkResult:
+    """Classify each person now / later / never (``journey.actions.classify``)."""
+    stages = rulebook.load_stage_model()
+    result = BulkResult()
+    for contact in contacts:
+        if not access.can_change_contact(actor, contact):
+            result.refuse(contact, Forbidden(f"{actor.get_username()} may not change {contact}"))
+            continue
+        try:
+            with transaction.atomic():
+                journey_actions.classify(
+                    contact, verdict, actor=actor, reason=reason, note=note, stages=stages
+                )
+        except JourneyError as exc:
+            result.refuse(contact, exc)
+            continue
+        result.done.append(contact)
+    return result

@@ -179,3 +179,62 @@ class SuppressedIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest[:12]}… ({self.erased_at:%Y-%m-%d})"
+
+
+NOTE_MAX_LENGTH = 4000
+
+
+class Note(models.Model):
+    """A note on a person's or a company's record, by anyone of the four teams; ``@username``
+    in the body mentions a colleague (kept in ``mentions`` so their home can list them)."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="notes",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,  # the (contact, created_at) index serves contact lookups
+    )
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,  # the (account, created_at) index serves account lookups
+    )
+    body = models.TextField(_("note"), max_length=NOTE_MAX_LENGTH)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("mentioned"), blank=True, related_name="mentioned_in"
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["contact", "created_at"], name="note_contact_time"),
+            models.Index(fields=["account", "created_at"], name="note_account_time"),
+        ]
+        constraints = [
+            # on a person or on a company, never both and never neither
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False, account__isnull=True)
+                | models.Q(contact__isnull=True, account__isnull=False),
+                name="note_one_subject",
+            ),
+        ]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return f"{self.author_id} @ {self.created_at:%Y-%m-%d}: {self.body[:40]}"

@@ -245,11 +245,25 @@ def erase_person(contact: Contact, *, actor: User | None, reason: str = "") -> E
         )
         if email:
             scrub["copies in other records"] = _scrub_everywhere(email)
+        scrub["history entries"] = _redact_history(contact, email)
     result.scrubbed["import files"] = _scrub_files(needles)
     return result
 
 
-APPEND_ONLY = {("journey", "transition"), ("customers", "consentrecord")}
+APPEND_ONLY = {("journey", "transition"), ("customers", "consentrecord"), ("audit", "change")}
+
+
+def _redact_history(contact: Contact, email: str) -> int:
+    """Last, once every other store is scrubbed (each scrub wrote history of its own): the
+    person's own history, their handoffs' and NPS answers' notes, and any history row that
+    still quotes the address."""
+    from kyogyo.audit import history
+    from kyogyo.handoffs.models import Handoff
+
+    count = history.redact(Contact, [contact.pk])
+    handoffs = Handoff.objects.filter(subject=contact).values_list("pk", flat=True)
+    count += history.redact(Handoff, handoffs, fields=["note"])
+    return count + history.redact_mentions(email) if email else count
 
 
 def _scrub_everywhere(email: str) -> int:

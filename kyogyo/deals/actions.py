@@ -5,24 +5,37 @@ Each step that changes the journey goes through ``journey.actions.advance``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
-from kyogyo.deals.models import Deal, PipelineStage
+from kyogyo.deals.models import Deal, DealMove, PipelineStage
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
 from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
+from kyogyo.org import access
+from kyogyo.org.bulk import BulkResult, Forbidden
 from kyogyo.org.models import User
 
 QUALIFIED_STAGE = "sql"
 OPPORTUNITY_STAGE = "opportunity"
 WON_STAGE = "won"
-EDITABLE_FIELDS = {"name", "amount", "currency", "probability", "expected_close", "owner", "campaign"}
+EDITABLE_FIELDS = {
+    "name",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close",
+    "owner",
+    "campaign",
+    "next_step",
+}
 
 
 class DealError(ValueError):
@@ -100,6 +113,7 @@ def qualify(
             pipeline_stage=first_stage,
             expected_close=expected_close,
             created_at=at,
+            stage_changed_at=at,
             owner_id=owner_id,
             campaign_id=campaign_id,
             external_id=external_id or None,
@@ -140,9 +154,18 @@ def close_after_reject(subject: Contact, *, at: dt.datetime) -> list[Deal]:
     for deal in Deal.objects.select_for_update(of=("self",)).filter(contact=subject, status=Deal.Status.OPEN):
         deal.status, deal.closed_at, deal.loss_reason = Deal.Status.LOST, at, reason
         if lost_stage is not None:
-            deal.pipeline_stage = lost_stage
+            _record_move(deal, lost_stage, at=at, actor=None)
         deal.version += 1
-        deal.save(update_fields=["status", "closed_at", "loss_reason", "pipeline_stage", "version"])
+        deal.save(
+            update_fields=[
+                "status",
+                "closed_at",
+                "loss_reason",
+                "pipeline_stage",
+                "stage_changed_at",
+                "version",
+            ]
+        )
         closed.append(deal)
     return closed
 
@@ -160,6 +183,17 @@ def _already_passed(subject: Contact, stage_key: str, stages: StageModel | None)
 
 def _in_stage(subject: Contact, stage_key: str) -> bool:
     return Milestone.objects.filter(subject=subject, current_stage__key=stage_key).exists()
+
+
+def _record_move(deal: Deal, stage: PipelineStage, *, at: dt.datetime, actor: User | None) -> None:
+    """Put the deal in ``stage`` (the caller saves it) and log the step for its history;
+    staying in the same stage is no step."""
+    if deal.pipeline_stage_id == stage.pk:
+        return
+    DealMove.objects.create(
+        deal=deal, from_stage_id=deal.pipeline_stage_id, to_stage=stage, at=at, actor=actor
+    )
+    deal.pipeline_stage, deal.stage_changed_at = stage, at
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
@@ -193,18 +227,24 @@ def update_deal(deal: Deal, *, expected_version: int | None = None, **values: An
 
 
 def move_deal(
-    deal: Deal, stage: PipelineStage, *, actor: User | None = None, expected_version: int | None = None
+    deal: Deal,
+    stage: PipelineStage,
+    *,
+    actor: User | None = None,
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
 ) -> Deal:
     """Move an open deal to another open pipeline stage (win and lose have their own actions)."""
     if stage.is_closed:
         raise DealError("use_win_or_lose", "close a deal with win or lose, which record the outcome")
+    at = at or timezone.now()
     with transaction.atomic():
         locked = _lock(deal, expected_version)
         if locked.status != Deal.Status.OPEN:
             raise DealError("closed", "the deal is closed")
-        locked.pipeline_stage = stage
+        _record_move(locked, stage, at=at, actor=actor)
         locked.version += 1
-        locked.save(update_fields=["pipeline_stage", "version"])
+        locked.save(update_fields=["pipeline_stage", "stage_changed_at", "version"])
         return locked
 
 
@@ -233,9 +273,10 @@ def win_deal(
         )
         if locked.contact is not None and not passed:
             journey_actions.advance(locked.contact, WON_STAGE, via=via, at=at, actor=actor, stages=stages)
-        locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.WON, at, won_stage
+        _record_move(locked, won_stage, at=at, actor=actor)
+        locked.status, locked.closed_at = Deal.Status.WON, at
         locked.version += 1
-        locked.save(update_fields=["status", "closed_at", "pipeline_stage", "version"])
+        locked.save(update_fields=["status", "closed_at", "pipeline_stage", "stage_changed_at", "version"])
         return locked
 
 
@@ -268,8 +309,41 @@ def lose_deal(
             journey_actions.advance(
                 locked.contact, target, via=via, at=at, actor=actor, reason=reason, note=note, stages=stages
             )
-        locked.status, locked.closed_at, locked.pipeline_stage = Deal.Status.LOST, at, lost_stage
+        _record_move(locked, lost_stage, at=at, actor=actor)
+        locked.status, locked.closed_at = Deal.Status.LOST, at
         locked.loss_reason = reason
         locked.version += 1
-        locked.save(update_fields=["status", "closed_at", "pipeline_stage", "loss_reason", "version"])
+        locked.save(
+            update_fields=[
+                "status",
+                "closed_at",
+                "pipeline_stage",
+                "stage_changed_at",
+                "loss_reason",
+                "version",
+            ]
+        )
         return locked
+
+
+# --- many deals at once (the list's bulk actions) ----------------------------------------
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def assign_owner_many(deals: Sequence[Deal], owner: User | None, *, actor: User) -> BulkResult:
+    """Give each deal the owner, through ``update_deal``; a deal the actor may not edit is
+    reported, not skipped."""
+    if owner is not None and not access.is_member(owner):
+        raise DealError("bad_owner", f"{owner.get_username()} cannot own deals")
+    result = BulkResult()
+    for deal in deals:
+        if not access.can_edit_deal(actor, deal):
+            result.refuse(deal, Forbidden(f"{actor.get_username()} may not edit deal {deal.pk}"))
+            continue
+        try:
+            update_deal(deal, owner=owner)
+        except DealError as exc:
+            result.refuse(deal, exc)
+            continue
+        result.done.append(deal)
+    return result

@@ -5,7 +5,8 @@ from .models import Deal, PipelineStage
 
 @admin.register(PipelineStage)
 class PipelineStageAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "order", "probability", "is_won", "is_lost"]
+    list_display = ["key", "name", "order", "probability", "stall_days", "is_won", "is_lost"]
+    list_editable = ["stall_days"]
 
 
 @admin.register(Deal)

@@ -18,6 +18,13 @@ class PipelineStage(models.Model):
     probability = models.PositiveSmallIntegerField(_("default probability %"), default=0)
     is_won = models.BooleanField(_("won"), default=False)
     is_lost = models.BooleanField(_("lost"), default=False)
+    stall_days = models.PositiveIntegerField(
+        _("stalled after (days)"),
+        null=True,
+        blank=True,
+        default=30,
+        help_text=_("Open deals in this stage longer than this are flagged as stalled; empty: never."),
+    )
 
     class Meta:
         ordering = ["order"]
@@ -99,6 +106,10 @@ class Deal(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Both may be empty on rows written in bulk (demo, imports): the board then counts the
+    # time in stage from the deal's creation and shows no next step.
+    stage_changed_at = models.DateTimeField(_("in this stage since"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -109,6 +120,18 @@ class Deal(models.Model):
             models.CheckConstraint(
                 condition=models.Q(probability__isnull=True) | models.Q(probability__lte=100),
                 name="deal_probability_at_most_100",
+            ),
+        ]
+        indexes = [
+            # The board: each column's open deals, longest in the stage first; with the
+            # amount and creation time, the columns' totals are read from the index alone.
+            models.Index(
+                fields=["status", "pipeline_stage", "stage_changed_at", "created_at", "amount"],
+                name="deal_board_column",
+            ),
+            # The board's won and lost summary: deals closed in the last days.
+            models.Index(
+                fields=["status", "closed_at", "pipeline_stage", "amount"], name="deal_board_closed"
             ),
         ]
 
@@ -124,3 +147,34 @@ class Deal(models.Model):
     @property
     def weighted_amount(self) -> float:
         return self.amount * self.effective_probability / 100
+
+
+class DealMove(models.Model):
+    """One step of a deal through the pipeline (moved, won, lost), written by the deal
+    actions: the history on the deal's page."""
+
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="moves")
+    from_stage = models.ForeignKey(
+        PipelineStage, verbose_name=_("from"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        PipelineStage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("deal move")
+        verbose_name_plural = _("deal moves")
+        indexes = [models.Index(fields=["deal", "-at"], name="deal_move_history")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"

@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Account, Contact
 from kyogyo.demo import scenario
 from kyogyo.handoffs.models import RoutingRule
@@ -87,6 +88,7 @@ def prepare(
     return campaign_ids, staff
 
 
+@recorded_as("demo")  # invented records, not changes: no history (see kyogyo/audit/context.py)
 def build(
     *,
     seed: int,

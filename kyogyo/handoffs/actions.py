@@ -10,15 +10,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.handoffs import routing
 from kyogyo.handoffs.business_hours import WorkingCalendar
 from kyogyo.handoffs.models import BusinessCalendar, Handoff, RoutingRule
 from kyogyo.journey import rulebook
-from kyogyo.journey.machine import StageModel
+from kyogyo.journey.machine import JourneyError, StageModel
 from kyogyo.journey.models import ReasonCode, Transition
 from kyogyo.journey.signals import handoff_event, handoff_rejected
 from kyogyo.org import access
+from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 
 
@@ -379,3 +381,42 @@ def set_routing_rule_active(rule: RoutingRule, *, actor: User, active: bool) -> 
     rule.active = active
     rule.save(update_fields=["active"])
     return rule
+
+
+# --- assigning, and many handoffs at once (the list's bulk actions) ----------------------
+
+
+def assign_handoff(handoff: Handoff, assignee: User | None, *, actor: User) -> Handoff:
+    """Give an open handoff to a member of the receiving team (None: back to the team)."""
+    _check_can_act(handoff, actor)
+    if assignee is not None and not (assignee.is_active and assignee.team_id == handoff.to_team_id):
+        raise HandoffError("bad_assignee", "a handoff goes to an active member of the receiving team")
+    with transaction.atomic():
+        locked = _lock_open(handoff)
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to"])
+        return locked
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def accept_many(handoffs: Sequence[Handoff], *, actor: User, note: str = "") -> BulkResult:
+    """Accept each handoff (``accept_handoff``); each refusal is reported with its code."""
+    stages = rulebook.load_stage_model()
+    result = BulkResult()
+    for handoff in handoffs:
+        try:
+            result.done.append(accept_handoff(handoff, actor=actor, note=note, stages=stages))
+        except (HandoffError, JourneyError) as exc:
+            result.refuse(handoff, exc)
+    return result
+
+
+@recorded_as("bulk")  # the history says these came from a bulk action
+def assign_many(handoffs: Sequence[Handoff], assignee: User | None, *, actor: User) -> BulkResult:
+    result = BulkResult()
+    for handoff in handoffs:
+        try:
+            result.done.append(assign_handoff(handoff, assignee, actor=actor))
+        except HandoffError as exc:
+            result.refuse(handoff, exc)
+    return result

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kyogyo.audit import context as audit
 from kyogyo.customers.models import Contact
 from kyogyo.imports import records
 from kyogyo.imports.mappings import IDENTITY, CellError, Mapping, Record
@@ -112,6 +113,7 @@ class ErrorFile:
             self._handle.close()
 
 
+@audit.recorded_as("import")
 def run_import(
     kind: str,
     path: Path,
@@ -150,6 +152,7 @@ def run_import(
         if not run.error_file:
             run.error_file = str(target)
 
+    audit.relabel(f"{kind} import of {path.name}" + (f" (run {run.pk})" if run else ""))
     importer = _Importer(kind, mapping, header)
     thresholds = _collect_less()
     try:

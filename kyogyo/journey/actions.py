@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.journey import criteria, evaluation, machine, rulebook
 from kyogyo.journey.machine import JourneyError, StageModel, SubjectState
@@ -196,6 +197,7 @@ def start_journey(
     return advance(subject, stages.entry_key, via=via, at=at, actor=actor, stages=stages)
 
 
+@recorded_as("rule")
 def apply_rules(
     subjects: Iterable[Contact],
     *,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
 
+from kyogyo.audit.context import recorded_as
 from kyogyo.customers.models import Contact
 from kyogyo.journey import actions, criteria, rulebook
 from kyogyo.journey.models import Milestone, ReasonCode, Rule, Stage
@@ -48,6 +49,7 @@ def _count_in(stage_ids: set[int]) -> int:
     return Milestone.objects.filter(current_stage_id__in=stage_ids).count()
 
 
+@recorded_as("rule", label="scheduled rule run")
 def run_rules_for_all(at: dt.datetime | None = None, progress: Progress | None = None) -> RuleRun:
     """The scheduled run: every subject in a stage some rule applies from."""
     at = at or timezone.now()

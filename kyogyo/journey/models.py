@@ -354,3 +354,61 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_id}: {self.current_stage_id} since {self.current_since:%Y-%m-%d}"
+
+
+class PlaybookItem(models.Model):
+    """One line of a stage's playbook: a discovery question, an objection with its answer,
+    or a check of the exit checklist. Keyed by stage key (stages are configuration), with
+    ``customer`` standing for every customer and outcome stage."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", _("Discovery question")
+        OBJECTION = "objection", _("Objection handling")
+        EXIT = "exit", _("Exit checklist")
+
+    stage = models.SlugField(_("stage key"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    text = models.TextField(_("text"))
+    text_ja = models.TextField(_("Japanese text"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["stage", "kind", "order", "id"]
+        indexes = [models.Index(fields=["stage", "kind", "order"], name="playbook_stage_kind")]
+        verbose_name = _("playbook item")
+        verbose_name_plural = _("playbook items")
+
+    def __str__(self) -> str:
+        return f"{self.stage}/{self.kind}: {self.text[:40]}"
+
+
+class ChecklistTick(models.Model):
+    """A check of a stage's exit checklist done for one person, by the team working them."""
+
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="checklist_ticks",
+        db_index=False,  # the unique (contact, item) constraint serves contact lookups
+    )
+    item = models.ForeignKey(
+        PlaybookItem, verbose_name=_("checklist item"), on_delete=models.CASCADE, related_name="ticks"
+    )
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ticked by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    ticked_at = models.DateTimeField(_("ticked at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "item"], name="checklist_tick_unique")]
+        verbose_name = _("checklist tick")
+        verbose_name_plural = _("checklist ticks")
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.item_id} @ {self.ticked_at:%Y-%m-%d}"

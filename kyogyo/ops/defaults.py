@@ -15,6 +15,7 @@ from kyogyo.deals.models import PipelineStage
 from kyogyo.handoffs.models import BusinessCalendar
 from kyogyo.journey import criteria
 from kyogyo.journey.models import ReasonCode, Rule, RuleVersion, Stage, ValueList
+from kyogyo.journey.playbook import install_playbook
 from kyogyo.org.models import Team
 from kyogyo.scoring.models import EngagementWeight, FitRule, ScoringSettings
 
@@ -476,6 +477,7 @@ def install_defaults(now: dt.datetime | None = None) -> dict[str, int]:
         )[1]
     _install_rules(stages, now, created)
     _install_scoring(created)
+    created["other"] += install_playbook()
     for order, (key, name, name_ja, probability, won, lost) in enumerate(PIPELINE):
         created["other"] += PipelineStage.objects.get_or_create(
             key=key,

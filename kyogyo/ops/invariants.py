@@ -94,6 +94,7 @@ def check(progress: Progress | None = None) -> Report:
         pending = next(milestones, None)
     _check_handoffs(stages, report)
     _check_guard(report)
+    _check_history_triggers(report)
     if progress:
         progress(report.subjects, total)
     return report
@@ -176,6 +177,15 @@ def _check_guard(report: Report) -> None:
         cursor.execute(sql)
         if cursor.fetchone()[0] != 1:
             report.add("journey_transition has lost its append-only trigger (re-run migration journey 0004)")
+
+
+def _check_history_triggers(report: Report) -> None:
+    """Every tracked table keeps writing its history (a table rebuilt by a migration drops
+    its triggers; ``migrate`` puts them back)."""
+    from kyogyo.audit import triggers
+
+    for name in triggers.missing():
+        report.add(f"history trigger {name} is missing (run `kyogyo migrate` to reinstall it)")
 
 
 def _check_handoffs(stages: machine.StageModel, report: Report) -> None:

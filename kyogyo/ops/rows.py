@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from kyogyo.audit import context as audit
+
 
 class Table:
     """The columns of ``model`` in order, and how each value goes to the database."""
@@ -59,6 +61,7 @@ class Table:
         connection.ensure_connection()
         raw: Any = connection.connection
         if connection.vendor == "postgresql":
+            audit.apply_before_write(connection)  # COPY on the raw connection: the history's origin first
             with (
                 raw.cursor() as cursor,
                 cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kyogyo.deals.models import Deal
     from kyogyo.handoffs.models import Handoff
     from kyogyo.success.models import Subscription
+    from kyogyo.web.models import SavedView
 
 
 def is_admin(user: User) -> bool:
@@ -83,6 +84,11 @@ def can_record_activity(user: User, contact: Contact) -> bool:
     return is_member(user)
 
 
+def can_add_note(user: User) -> bool:
+    # Notes and @mentions are how the four teams talk about a shared record.
+    return is_member(user)
+
+
 def can_act_on_handoff(user: User, handoff: Handoff) -> bool:
     if is_manager(user):
         return True
@@ -134,6 +140,16 @@ def can_read_reports(user: User) -> bool:
     return is_member(user)
 
 
+def can_assess_health(user: User) -> bool:
+    """Fill in and edit The Model health check: managers and admins (everyone reads it)."""
+    return is_manager(user)
+
+
+def can_save_plans(user: User) -> bool:
+    """Saved plans are what the company follows: managers and admins set them."""
+    return is_manager(user) or is_admin(user)
+
+
 def can_manage_settings(user: User) -> bool:
     """Stages, rules, reasons, SLAs, routing, scoring, webhooks, users."""
     return is_admin(user)
@@ -145,3 +161,10 @@ def can_manage_tokens_of(user: User, owner: User) -> bool:
     if user.pk == owner.pk:
         return True
     return is_admin(user)
+
+
+def can_change_saved_view(user: User, view: SavedView) -> bool:
+    """A saved view of a list is its owner's; admins tidy up shared ones."""
+    if not user.is_active:
+        return False
+    return view.owner_id == user.pk or is_admin(user)

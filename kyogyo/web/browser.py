@@ -48,6 +48,7 @@ GLOSSARY = frozenset(
         "API",
         "KPI",
         "LTV",
+        "FY",
         "CAC",
         "ROI",
         "ID",

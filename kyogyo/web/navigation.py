@@ -28,6 +28,7 @@ AREAS = (
     Area("customers:contacts", _("People")),
     Area("customers:accounts", _("Companies")),
     Area("handoffs:list", _("Handoffs")),
+    Area("deals:list", _("Deals")),
     Area("deals:pipeline", _("Pipeline")),
     Area("analytics:dashboard", _("The Model"), access.can_read_reports),
     Area("analytics:plans", _("Planning"), access.can_read_reports),

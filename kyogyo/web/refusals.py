@@ -23,6 +23,10 @@ MESSAGES = {
     "note_too_long": _("The note is too long."),
     "bad_class": _("Classify as now, later or never."),
     "not_allowed": _("The journey does not allow this move."),
+    "move_not_allowed": _("The journey does not allow this move."),  # the record pages
+    "stale": _("This person moved meanwhile; the page shows where they are now."),  # the record pages
+    "note_empty": _("Write something in the note."),  # the record pages
+    "not_a_check": _("Only the items of an exit checklist are ticked."),  # the record pages
     # deals
     "closed": _("This deal is closed."),
     "bad_amount": _("The amount must be a whole, non-negative number."),
@@ -40,6 +44,7 @@ MESSAGES = {
     "bad_score": _("An NPS score is a whole number from 0 to 10."),
     "expansion_open": _("An expansion for this subscription already waits for Field Sales."),
     "no_contact": _("This company has nobody whose journey the expansion could continue."),
+    "loss_reason_required": _("Choose a loss reason."),
     # settings: users and teams
     "forbidden": _("Your role does not allow this."),
     "bad_username": _("A user name is 1–150 letters, digits and . @ + - _ characters."),
@@ -91,6 +96,17 @@ MESSAGES = {
     "no_events": _("Choose at least one event."),
     "unknown_event": _("Choose events from the list."),
     "delivered": _("This delivery already succeeded."),
+    # lists: bulk actions and saved views
+    "bad_owner": _("This person cannot own records; choose a member of a team."),
+    "bad_assignee": _("A handoff goes to an active member of the receiving team."),
+    "bad_view_name": _("A saved view needs a name of 1 to 100 characters."),
+    "bad_list": _("There is no such list."),
+    # the health check
+    "future_date": _("An assessment cannot be dated in the future."),
+    "unknown_item": _("The sheet has no such item."),
+    "bad_mark": _("Mark an item ○, △ or ×."),
+    "mark_needed": _("Give this item a mark to keep its note."),
+    "nothing_marked": _("Mark at least one item."),
     # imports
     "bad_type": _("Upload a .csv or .xlsx file."),
     "empty_file": _("The file is empty."),
@@ -98,6 +114,24 @@ MESSAGES = {
     "preset_or_mapping": _("Give either a preset or a mapping file, not both."),
     "not_a_dry_run": _("Only a finished dry run can be run for real."),
     "file_gone": _("The file of this dry run is no longer kept; upload it again."),
+    # The Model and planning (analytics)
+    "bad_plan_name": _("A saved plan needs a name of at most 150 characters."),
+    "unknown_dimension": _("This filter does not apply to this report."),
+    "no_slices": _("This report is company-wide: it takes no filters."),
+    "bad_window": _("The period ends before it starts."),
+    "bad_measure": _("There are no records behind this number."),
+    "no_target": _("Give the revenue target."),
+    "bad_target": _("The target is a positive whole amount, e.g. 120,000,000."),
+    "no_period": _("Give the plan's period, e.g. FY2026."),
+    "bad_deal_size": _("The deal size is a positive whole amount."),
+    "no_deal_size": _("No deal was won in the lookback: give the average deal size."),
+    "bad_rate": _("A conversion is above 0 and at most 1 (0.25 or 25%)."),
+    "unknown_step": _("This step is not on the path."),
+    "no_rate": _("A step was measured at 0 or without data: give its conversion."),
+    "bad_capacity": _("A capacity is a number above 0."),
+    "unknown_team": _("No capacity is planned for this team."),
+    "bad_lookback": _("The lookback is at least one month."),
+    "unknown_plan": _("There is no such saved plan."),
 }
 
 

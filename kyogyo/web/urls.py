@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from kyogyo.web import views
+from kyogyo.web import saved_views, search, views
 
 app_name = "web"
 
@@ -37,5 +37,8 @@ urlpatterns = [
     path("me/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
     path("settings/", views.settings_index, name="settings"),
+    path("search/", search.search, name="search"),
+    path("saved-views/", saved_views.create, name="saved_views"),
+    path("saved-views/<int:pk>/", saved_views.change, name="saved_view"),
     path("csp-report", views.csp_report, name="csp_report"),
 ]

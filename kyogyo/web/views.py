@@ -52,7 +52,10 @@ class SignInView(auth_views.LoginView):
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", workspace.home_for(request.user))  # type: ignore[arg-type]
+    from kyogyo.analytics.kpis import my_kpis
+
+    context = {**workspace.home_for(request.user), "my_kpis": my_kpis(request.user)}  # type: ignore[arg-type]
+    return render(request, "web/home.html", context)
 
 
 @login_required

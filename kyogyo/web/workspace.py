@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.customers import notes
 from kyogyo.customers.models import Contact
 from kyogyo.handoffs.queues import queue_for, with_countdown
 from kyogyo.journey.models import ReasonCode, Transition
@@ -40,6 +41,7 @@ def home_for(user: User) -> dict[str, Any]:
             .select_related("subject", "from_stage", "to_stage")
             .order_by("-at", "-id")[:RECENT_SIZE]
         ),
+        "mentions": notes.mentions_for(user, RECENT_SIZE),
     }
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kyogyo.analytics.dimensions import Slicing, slicing, subject_dimensions
@@ -354,3 +354,32 @@ def rows(data: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
                 ]
             )
     return headers, out
+
+
+# --- the records behind one cell (the dashboard's drill-down) ------------------------
+
+CELL_MEASURES = ("opening", "balance", "stalled")
+
+
+def cell_sql(context: Context, spec: Spec, stage: str, measure: str) -> tuple[str, list[Any]]:
+    """The subject ids behind the opening balance, the closing balance or the stalled count of
+    ``stage``, by the same definitions as ``compute`` (one row per person: inflow and outflow
+    count moves, not people, so they have no list of their own)."""
+    if measure not in CELL_MEASURES:
+        raise SpecError("bad_measure", f"a flow number with records is one of {', '.join(CELL_MEASURES)}")
+    if context.stage(stage) is None:
+        raise SpecError("unknown_stage", f"unknown stage: {stage}")
+    cut = slicing(replace(spec, by=()), subject_dimensions(context.settings.company_size_edges))
+    opening_at, balance_at = measured_between(context, spec)
+    if measure == "opening":
+        if opening_at is None:
+            return "SELECT NULL::BIGINT AS subject_id WHERE false", []
+        return f"SELECT subject_id FROM ({_held(cut)}) WHERE stage = ?", [opening_at, *cut.params, stage]
+    if measure == "balance":
+        return f"SELECT subject_id FROM ({_held(cut)}) WHERE stage = ?", [balance_at, *cut.params, stage]
+    return (
+        f"SELECT h.subject_id FROM (SELECT *, CAST(floor(date_diff('second', since, ?) / 86400) AS INTEGER) "
+        f"AS age FROM ({_held(cut)})) h JOIN stages st ON st.key = h.stage "
+        f"WHERE h.stage = ? AND h.age > st.stall_days",
+        [balance_at, balance_at, *cut.params, stage],
+    )

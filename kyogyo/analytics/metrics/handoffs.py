@@ -29,7 +29,7 @@ figures). The owner's ``team`` is not a dimension here: the boundary names the t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kyogyo.analytics.dimensions import NONE_LABEL, Dimension, Slicing, slicing, subject_dimensions
@@ -204,7 +204,7 @@ def _handoffs(cut: Slicing, when: str) -> str:
     keys = "".join(f", {k.replace(MARKER, when)} AS k{i}" for i, k in enumerate(cut.keys))
     acted = "h.status <> 'open' AND h.acted_at <= ?"
     return (
-        f"SELECT h.stage, h.from_team, h.to_team, h.created_at, h.due_at, h.reason, "
+        f"SELECT h.id AS handoff_id, h.stage, h.from_team, h.to_team, h.created_at, h.due_at, h.reason, "
         f"CASE WHEN {acted} THEN h.status ELSE 'open' END AS state, "
         f"CASE WHEN {acted} THEN h.acted_at END AS acted, "
         f"COALESCE(NULLIF(s.source, ''), '{NONE_LABEL}') AS src{keys} "
@@ -328,3 +328,42 @@ def rows(data: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
                 ]
             )
     return headers, out
+
+
+# --- the records behind one cell (the dashboard's drill-down) ------------------------
+
+CREATED_MEASURES = ("created", "accepted", "rejected", "open")
+DUE_MEASURES = ("due", "met", "breached")
+
+
+def cell_sql(context: Context, spec: Spec, stage: str, measure: str) -> tuple[str, list[Any]]:
+    """The handoff ids behind one number of a boundary (the handoff stage ``stage``), by the
+    same definitions as ``compute``: a SELECT of ``handoff_id``, unordered."""
+    if measure not in CREATED_MEASURES + DUE_MEASURES:
+        raise SpecError(
+            "bad_measure", f"a handoff number is one of {', '.join(CREATED_MEASURES + DUE_MEASURES)}"
+        )
+    if stage not in {b[0] for b in configured_boundaries(context)}:
+        raise SpecError("unknown_stage", f"{stage} is not a handoff stage")
+    cut = slicing(replace(spec, by=()), handoff_dimensions(context.settings.company_size_edges))
+    as_of = context.as_of
+    if measure in CREATED_MEASURES:
+        window, window_params = spec.window_sql("created_at")
+        state = "" if measure == "created" else f" AND state = '{measure}'"
+        base = _handoffs(cut, "h.created_at")
+        return (
+            f"SELECT handoff_id FROM ({base}) WHERE stage = ? AND {window}{state}",
+            [as_of, as_of, as_of, *cut.params, stage, *window_params],
+        )
+    window, window_params = spec.window_sql("due_at")
+    # a handoff open past its due time at as_of counts as due (and breached)
+    condition, extra = {
+        "due": ("(acted IS NOT NULL OR due_at < ?)", [as_of]),
+        "met": ("acted <= due_at", []),
+        "breached": ("(acted > due_at OR (acted IS NULL AND due_at < ?))", [as_of]),
+    }[measure]
+    base = _handoffs(cut, "h.due_at")
+    return (
+        f"SELECT handoff_id FROM ({base}) WHERE stage = ? AND {window} AND {condition}",
+        [as_of, as_of, as_of, *cut.params, stage, *window_params, *extra],
+    )

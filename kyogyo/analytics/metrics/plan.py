@@ -197,6 +197,22 @@ def won_deals(
     return DealSize(int(row[0]), int(row[1]), None if row[2] is None else float(row[2]))
 
 
+def won_deals_sql(
+    context: Context, start: dt.date, end: dt.date, currency: str, spec: Spec | None = None
+) -> tuple[str, list[Any]]:
+    """The ids of the deals ``won_deals`` counts (the drill-down of wins and revenue)."""
+    from kyogyo.analytics.dimensions import slicing, subject_dimensions
+
+    window = Spec(start=start, end=end, filters=spec.filters if spec else {})
+    cut = slicing(window, subject_dimensions(context.settings.company_size_edges))
+    where, params = window.window_sql("d.closed_at")
+    joins = f"LEFT JOIN subjects s ON s.subject_id = d.contact_id {cut.joins}" if window.filters else ""
+    return (
+        f"SELECT d.id FROM deals d {joins} WHERE d.status = 'won' AND d.currency = ? AND {where} AND {cut.where}",
+        [currency, *params, *cut.params],
+    )
+
+
 @dataclass(frozen=True)
 class Measured:
     start: dt.date

@@ -459,3 +459,40 @@ def rows(data: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
                 ]
             )
     return headers, out
+
+
+# --- the records behind one cell (the dashboard's drill-down) ------------------------
+
+CELL_MEASURES = ("entered", "advanced")
+
+
+def cell_sql(context: Context, spec: Spec, stage: str, measure: str) -> tuple[str, list[Any]]:
+    """The subject ids behind one cell of the person-unit waterfall (``entered`` or
+    ``advanced`` of ``stage``), by the same definitions as ``compute``: a SELECT of
+    ``subject_id`` from ``subjects`` (aliased ``s``), unordered."""
+    from kyogyo.analytics.spec import SpecError
+
+    if spec.unit != "person":
+        raise SpecError("bad_unit", "the records behind a cell are listed per person")
+    if measure not in CELL_MEASURES:
+        raise SpecError("bad_measure", f"a waterfall cell is one of {', '.join(CELL_MEASURES)}")
+    stages = _stages(context, spec)
+    known = {s.key for s in stages}
+    if stage not in known:
+        raise SpecError("unknown_stage", f"unknown stage: {stage}")
+    nxt = _next_map(context, stages, spec)[stage]
+    cut = slicing(replace(spec, by=()), subject_dimensions(context.settings.company_size_edges))
+    reached_next: str | None = None
+    if measure == "advanced":
+        if nxt is None:
+            raise SpecError("bad_measure", f"{stage} has no next stage to advance to")
+        if spec.view == "period":
+            stage = nxt  # the period view's "advanced" is the next stage's first entries in the window
+        else:
+            reached_next = nxt
+    f = stage_column(stage)
+    window, window_params = spec.window_sql(f)
+    where = f"{f} IS NOT NULL AND {window} AND {cut.where}"
+    if reached_next is not None:
+        where += f" AND {_reached_columns(spec, f, stage_column(reached_next))}"
+    return f"SELECT s.subject_id FROM subjects s {cut.joins} WHERE {where}", [*window_params, *cut.params]

@@ -8,7 +8,7 @@ from django.apps import apps
 
 from kyogyo.journey.models import Stage
 
-migration = importlib.import_module("kyogyo.journey.migrations.0006_expansion_stage")
+migration = importlib.import_module("kyogyo.journey.migrations.0007_expansion_stage")
 
 
 def test_the_migration_adds_the_stage_and_its_exits(defaults):

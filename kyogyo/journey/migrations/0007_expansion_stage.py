@@ -40,6 +40,6 @@ def add_expansion_stage(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("journey", "0005_redactable_notes"), ("org", "0001_initial")]
+    dependencies = [("journey", "0006_playbook"), ("org", "0001_initial")]
 
     operations = [migrations.RunPython(add_expansion_stage, migrations.RunPython.noop)]
