@@ -139,7 +139,7 @@ STAGES = [
         None,
         None,
         False,
-        ["renewed", "expanded", "churned"],
+        ["renewed", "expanded", "churned", "expansion"],
         "Live customer.",
     ),
     (
@@ -153,7 +153,7 @@ STAGES = [
         None,
         None,
         False,
-        ["active", "expanded", "churned"],
+        ["active", "expanded", "churned", "expansion"],
         "Renewed the contract.",
     ),
     (
@@ -167,7 +167,7 @@ STAGES = [
         None,
         None,
         False,
-        ["active", "renewed", "churned"],
+        ["active", "renewed", "churned", "expansion"],
         "Grew the contract (upsell / cross-sell).",
     ),
     (
@@ -183,6 +183,20 @@ STAGES = [
         False,
         ["nurture", "onboarding"],
         "Left; may be won back.",
+    ),
+    (
+        "expansion",
+        "Expansion opportunity",
+        "拡大商談",
+        "outcome",
+        CS,
+        FS,
+        "active",
+        16,
+        None,
+        False,
+        ["active", "renewed", "expanded", "churned"],
+        "Customer Success hands an upsell / cross-sell back to Field Sales, who open an expansion deal.",
     ),
     (
         "nurture",

@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.models import Deal
+from kyogyo.handoffs.models import Handoff
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey import rulebook
+from kyogyo.journey.machine import StageModel
 from kyogyo.journey.models import Milestone, ReasonCode, Transition
 from kyogyo.marketing.actions import record_activity
 from kyogyo.org.models import User
-from kyogyo.success.models import NpsResponse, Subscription, SubscriptionChange
+from kyogyo.success.models import ExpansionHandback, NpsResponse, Subscription, SubscriptionChange
 
 
 class SubscriptionError(ValueError):
@@ -175,3 +177,107 @@ def record_nps(
         )
         record_activity(contact, "survey_answer", at, source="nps", payload={"nps": score})
     return response
+
+
+# --- expansion handed back to sales ----------------------------------------------------
+
+EXPANSION_STAGE = "expansion"
+
+
+def _expansion_subject(subscription: Subscription, stages: StageModel) -> Contact | None:
+    """Whose journey carries the expansion: the person of the deal the subscription was won
+    with, else the company's first person whose stage may move on to an expansion."""
+    candidates: list[Contact] = []
+    if subscription.deal_id and subscription.deal and subscription.deal.contact:
+        candidates.append(subscription.deal.contact)
+    candidates += list(
+        Contact.objects.filter(account_id=subscription.account_id, milestone__isnull=False).order_by("id")[
+            :50
+        ]
+    )
+    milestones = {
+        m.subject_id: m for m in Milestone.objects.filter(subject_id__in=[c.pk for c in candidates])
+    }
+    for contact in candidates:
+        milestone = milestones.get(contact.pk)
+        if milestone and EXPANSION_STAGE in stages.by_id[milestone.current_stage_id].exits:
+            return contact
+    return None
+
+
+def hand_back_expansion(
+    subscription: Subscription,
+    *,
+    by: User,
+    note: str,
+    amount: int,
+    at: dt.datetime | None = None,
+) -> ExpansionHandback:
+    """Customer Success sees room to grow and hands it back to Field Sales: the customer's
+    journey moves to "expansion", which opens a handoff to Field Sales (routed and timed like
+    any other). When Field Sales accepts it, an expansion deal is opened (``open_expansion_deal``)."""
+    from kyogyo.org import access
+
+    if not access.can_change_subscription(by, subscription):
+        raise SubscriptionError("forbidden", "only Customer Success or a manager can hand back an expansion")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise SubscriptionError(
+            "bad_amount", "the amount must be a whole, non-negative number of minor units"
+        )
+    at = at or timezone.now()
+    stages = rulebook.load_stage_model()
+    if EXPANSION_STAGE not in stages.stages:
+        raise SubscriptionError("no_expansion_stage", "the stage model has no expansion stage")
+    with transaction.atomic():
+        locked = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("deal__contact")
+            .get(pk=subscription.pk)
+        )
+        if locked.status != Subscription.Status.ACTIVE:
+            raise SubscriptionError("not_active", "only an active subscription can expand")
+        if ExpansionHandback.objects.filter(
+            subscription=locked, handoff__status=Handoff.Status.OPEN
+        ).exists():
+            raise SubscriptionError("expansion_open", "an expansion of this subscription already waits")
+        subject = _expansion_subject(locked, stages)
+        if subject is None:
+            raise SubscriptionError("no_contact", "nobody of this company is in a stage that can expand")
+        row = journey_actions.advance(
+            subject, EXPANSION_STAGE, via=Transition.Via.USER, at=at, actor=by, note=note, stages=stages
+        )
+        return ExpansionHandback.objects.create(
+            subscription=locked,
+            handoff=row.handoff,
+            amount=amount,
+            currency=locked.currency,
+            note=note,
+            created_by=by,
+            created_at=at,
+        )
+
+
+def open_expansion_deal(handback: ExpansionHandback) -> Deal:
+    """Field Sales accepted the expansion: a deal for it, owned by whoever accepted, in the
+    first open pipeline stage. It carries no person, so winning it does not send a paying
+    customer back through "won"; Customer Success records the new MRR (an expansion)."""
+    from kyogyo.deals.models import PipelineStage
+
+    first_stage = PipelineStage.objects.filter(is_won=False, is_lost=False).order_by("order").first()
+    if first_stage is None:
+        raise SubscriptionError("no_pipeline", "no open pipeline stage is configured")
+    handoff = handback.handoff
+    subscription = handback.subscription
+    deal = Deal.objects.create(
+        name=f"Expansion: {subscription.account.name} — {subscription.plan}"[:200],
+        account_id=subscription.account_id,
+        contact=None,
+        amount=handback.amount,
+        currency=handback.currency,
+        pipeline_stage=first_stage,
+        created_at=handoff.acted_at or timezone.now(),
+        owner_id=handoff.acted_by_id or handoff.assigned_to_id,
+    )
+    handback.deal = deal
+    handback.save(update_fields=["deal"])
+    return deal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -127,3 +128,48 @@ class NpsResponse(models.Model):
         if self.score >= 7:
             return "passive"
         return "detractor"
+
+
+class ExpansionHandback(models.Model):
+    """An upsell or cross-sell Customer Success hands back to Field Sales: the handoff Field
+    Sales accepts or rejects in their queue, and the expansion deal opened when they accept."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
+        related_name="expansion_handbacks",
+    )
+    handoff = models.OneToOneField(
+        "handoffs.Handoff", verbose_name=_("handoff"), on_delete=models.PROTECT, related_name="expansion"
+    )
+    amount = models.BigIntegerField(_("expected amount"), help_text=_("In minor units of the currency."))
+    currency = models.CharField(_("currency"), max_length=3, default="JPY")
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handed back by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"))
+    deal = models.OneToOneField(
+        "deals.Deal",
+        verbose_name=_("expansion deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="expansion_handback",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("expansion hand-back")
+        verbose_name_plural = _("expansion hand-backs")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="expansion_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} → {self.handoff}"

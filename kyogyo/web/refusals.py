@@ -35,6 +35,15 @@ MESSAGES = {
     "no_account": _("A deal needs the person to belong to a company."),
     "use_win_or_lose": _("Close a deal with Win or Lose."),
     "conflict": _("Someone else changed this deal while you were editing; here is its current state."),
+    # customer success (subscriptions, NPS)
+    "bad_mrr": _("MRR must be a whole, non-negative number of yen."),
+    "not_active": _("This subscription is no longer active."),
+    "no_change": _("The MRR is unchanged."),
+    "use_churn": _("An MRR of zero is a churn: record a churn instead."),
+    "bad_date": _("A subscription cannot end before it starts."),
+    "bad_score": _("An NPS score is a whole number from 0 to 10."),
+    "expansion_open": _("An expansion for this subscription already waits for Field Sales."),
+    "no_contact": _("This company has nobody whose journey the expansion could continue."),
     "loss_reason_required": _("Choose a loss reason."),
     # settings: users and teams
     "forbidden": _("Your role does not allow this."),

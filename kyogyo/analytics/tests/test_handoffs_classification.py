@@ -119,7 +119,8 @@ def test_both_sides_of_the_mql_boundary(five_handoffs, analytics):
         None,
         None,
     )
-    assert [b["stage"] for b in data["boundaries"]] == ["mql", "sql", "won"]
+    # … and Customer Success handing expansions back to Field Sales (kyogyo/success)
+    assert [b["stage"] for b in data["boundaries"]] == ["mql", "sql", "won", "expansion"]
 
 
 def test_handoff_states_are_taken_at_as_of(five_handoffs, analytics):
@@ -181,6 +182,7 @@ def test_handoffs_with_no_data(defaults, analytics):
         ("mql", "marketing", "inside_sales"),
         ("sql", "inside_sales", "field_sales"),
         ("won", "field_sales", "customer_success"),
+        ("expansion", "customer_success", "field_sales"),
     ]
     for b in data["boundaries"]:
         assert b["created"] == 0 and b["lead_quality"]["acceptance"]["value"] is None
