@@ -37,6 +37,7 @@ TRACKED = (
     Tracked("deals.deal"),
     Tracked("deals.pipelinestage"),
     Tracked("success.subscription"),
+    Tracked("success.expansionhandback"),
     Tracked("handoffs.handoff"),
     Tracked("handoffs.businesscalendar"),
     Tracked("handoffs.calendarexception"),
