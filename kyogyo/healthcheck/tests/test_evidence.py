@@ -41,7 +41,7 @@ def test_the_default_configuration(defaults):
     assert figures("stage_rules") == (1, 4, 0.25, "not_yet")
     # stall limits on lead, sal, opportunity of the 5 prospect stages
     assert figures("stall_limits") == (3, 5, 0.6, "partly")
-    assert figures("stage_meanings") == (13, 13, 1.0, "done")
+    assert figures("stage_meanings") == (14, 14, 1.0, "done")  # 13 + expansion
     assert figures("scoring_configured") == (2, 2, 1.0, "done")
     assert figures("saved_plans") == (0, 0, None, "not_yet")
     # nothing has happened yet: nothing to measure, no suggestion
@@ -65,8 +65,8 @@ def test_targets_per_team_and_linked_across_boundaries(defaults):
     Target.objects.create(metric="entered:sql", team=teams[Team.INSIDE_SALES], value=40, **past)
     Target.objects.create(metric="entered:won", value=10, **year)  # the company's
     assert figures("team_targets") == (1, 4, 0.25, "not_yet")
-    # handoff stages mql, sql, won: current targets on entering mql and won
-    assert figures("linked_targets") == (2, 3, 0.6667, "partly")
+    # handoff stages mql, sql, won, expansion: current targets on entering mql and won
+    assert figures("linked_targets") == (2, 4, 0.5, "partly")
 
 
 def _handoffs(make_contact, walk, count: int) -> list[Handoff]:
@@ -97,7 +97,7 @@ def test_reject_reasons_and_boundaries_crossed(people, make_contact, walk):
     Handoff.objects.filter(pk=h[3].pk).update(status="rejected", acted_at=NOW - 100 * DAY, reason=None)
     assert figures("reject_reasons") == (2, 3, 0.6667, "partly")
     # all were created 100 days ago: no boundary crossed in the last 90 days
-    assert figures("boundaries_crossed") == (0, 3, 0.0, "not_yet")
+    assert figures("boundaries_crossed") == (0, 4, 0.0, "not_yet")  # mql, sql, won, expansion
     Handoff.objects.filter(pk=h[0].pk).update(created_at=NOW - 3 * DAY)
     assert figures("boundaries_crossed") == (1, 3, 0.3333, "not_yet")
 
