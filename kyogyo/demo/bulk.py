@@ -454,6 +454,7 @@ class BulkDriver:
                     deal.update(
                         status=Deal.Status.LOST,
                         closed_at=at,
+                        stage_changed_at=at,
                         version=deal["version"] + 1,
                         loss_reason_id=not_accepted.pk if not_accepted else None,
                         pipeline_stage_id=self.lost_stage.pk
@@ -518,6 +519,7 @@ class BulkDriver:
             "campaign_id": campaign_id,
             "created_at": at,
             "closed_at": None,
+            "stage_changed_at": at,  # as deals.actions.qualify
             "external_id": None,
             "version": 1,
         }
@@ -542,6 +544,7 @@ class BulkDriver:
         deal.update(
             status=Deal.Status.WON,
             closed_at=at,
+            stage_changed_at=at,
             pipeline_stage_id=self.won_stage.pk,  # type: ignore[union-attr]
             version=deal["version"] + 1,
         )
@@ -555,6 +558,7 @@ class BulkDriver:
         deal.update(
             status=Deal.Status.LOST,
             closed_at=at,
+            stage_changed_at=at,
             pipeline_stage_id=self.lost_stage.pk,  # type: ignore[union-attr]
             loss_reason_id=code.pk,
             version=deal["version"] + 1,
