@@ -5,6 +5,7 @@ the lists from ``success/pages.py``, every change from ``success/actions.py``.""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -213,57 +214,67 @@ def _refused(request: HttpRequest, subscription: Subscription, exc: Exception, f
 @require_POST
 def change_mrr(request: HttpRequest, pk: int) -> HttpResponse:
     user, found = _changer(request, pk)
-    form = ChangeMrrForm(request.POST)
-    if not form.is_valid():
-        return _subscription_page(request, found, {"mrr_form": form}, status=400)
-    try:
-        actions.change_mrr(
-            found, form.cleaned_data["mrr"], on=form.cleaned_data["on"], subject=_subject(found), actor=user
-        )
-    except (actions.SubscriptionError, JourneyError) as exc:
-        return _refused(request, found, exc, {"mrr_form": form})
-    return _done(request, found, _("The MRR is changed."))
+    return _act(
+        request,
+        found,
+        ChangeMrrForm(request.POST),
+        "mrr_form",
+        lambda data: actions.change_mrr(
+            found, data["mrr"], on=data["on"], subject=_subject(found), actor=user
+        ),
+        _("The MRR is changed."),
+    )
 
 
 @login_required
 @require_POST
 def renew(request: HttpRequest, pk: int) -> HttpResponse:
     user, found = _changer(request, pk)
-    form = DatedForm(request.POST, prefix="renew")
-    if not form.is_valid():
-        return _subscription_page(request, found, {"renew_form": form}, status=400)
-    try:
-        actions.renew(found, on=form.cleaned_data["on"], subject=_subject(found), actor=user)
-    except (actions.SubscriptionError, JourneyError) as exc:
-        return _refused(request, found, exc, {"renew_form": form})
-    return _done(request, found, _("The renewal is recorded."))
+    return _act(
+        request,
+        found,
+        DatedForm(request.POST, prefix="renew"),
+        "renew_form",
+        lambda data: actions.renew(found, on=data["on"], subject=_subject(found), actor=user),
+        _("The renewal is recorded."),
+    )
 
 
 @login_required
 @require_POST
 def churn(request: HttpRequest, pk: int) -> HttpResponse:
     user, found = _changer(request, pk)
-    form = DatedForm(request.POST, prefix="churn")
-    if not form.is_valid():
-        return _subscription_page(request, found, {"churn_form": form}, status=400)
-    try:
-        actions.churn(found, on=form.cleaned_data["on"], subject=_subject(found), actor=user)
-    except (actions.SubscriptionError, JourneyError) as exc:
-        return _refused(request, found, exc, {"churn_form": form})
-    return _done(request, found, _("The churn is recorded."))
+    return _act(
+        request,
+        found,
+        DatedForm(request.POST, prefix="churn"),
+        "churn_form",
+        lambda data: actions.churn(found, on=data["on"], subject=_subject(found), actor=user),
+        _("The churn is recorded."),
+    )
 
 
 @login_required
 @require_POST
 def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
     user, found = _changer(request, pk)
-    form = HandBackForm(request.POST, prefix="expansion")
+    return _act(
+        request,
+        found,
+        HandBackForm(request.POST, prefix="expansion"),
+        "hand_back_form",
+        lambda data: actions.hand_back_expansion(found, by=user, note=data["note"], amount=data["amount"]),
+        _("The expansion is handed to Field Sales."),
+    )
+
+
+def _act(request: HttpRequest, found: Any, form: Any, key: str, do: Any, done: str) -> HttpResponse:
+    """A subscription form: invalid or refused → the page again (400) with the form as typed;
+    done → back to the page with ``done`` said."""
     if not form.is_valid():
-        return _subscription_page(request, found, {"hand_back_form": form}, status=400)
+        return _subscription_page(request, found, {key: form}, status=400)
     try:
-        actions.hand_back_expansion(
-            found, by=user, note=form.cleaned_data["note"], amount=form.cleaned_data["amount"]
-        )
+        do(form.cleaned_data)
     except (actions.SubscriptionError, JourneyError) as exc:
-        return _refused(request, found, exc, {"hand_back_form": form})
-    return _done(request, found, _("The expansion is handed to Field Sales."))
+        return _refused(request, found, exc, {key: form})
+    return _done(request, found, done)
