@@ -68,6 +68,7 @@ install_handlers(api)
 def _add_routers() -> None:
     from kyogyo.analytics.api import router as analytics_router
     from kyogyo.api.api import router as tokens_router
+    from kyogyo.audit.api import router as history
     from kyogyo.customers.api import accounts, contacts
     from kyogyo.deals.api import deals, pipeline_stages
     from kyogyo.exports.api import router as exports
@@ -91,6 +92,7 @@ def _add_routers() -> None:
     api.add_router("/stages", stages)
     api.add_router("/reasons", reasons)
     api.add_router("/rules", rules)
+    api.add_router("/history", history)
     api.add_router("/", analytics_router)
     api.add_router("/", tokens_router)
 

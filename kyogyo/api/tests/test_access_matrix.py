@@ -196,6 +196,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/nps"): Entry(MEMBERS, lambda w: "/nps"),
     ("POST", "/api/nps"): Entry(SUCCESS, lambda w: "/nps", lambda w: {"contact_id": w.lead.pk, "score": 9}),
+    # a record's history: whoever may read the record
+    ("GET", "/api/history/{kind}/{record_id}"): Entry(
+        MEMBERS, lambda w: f"/history/deals/{w.deal.pk}", unknown=lambda w: "/history/deals/987654"
+    ),
     # handoffs: the MQL's handoff goes to Inside Sales
     ("GET", "/api/handoffs"): Entry(MEMBERS, lambda w: "/handoffs"),
     ("GET", "/api/handoffs/{handoff_id}"): Entry(

@@ -103,6 +103,24 @@ def test_the_api_records_the_token_user(api, people):
     ]
 
 
+def test_the_api_serves_a_records_history_in_pages(api, people):
+    client = api(people.is_rep)
+    account = Account.objects.get(pk=client.post("/accounts", {"name": "Acme API"}).json()["id"])
+    for segment in ("smb", "mid", "enterprise"):
+        assert client.patch(f"/accounts/{account.pk}", {"segment": segment}).status_code == 200
+    first = client.get(f"/history/accounts/{account.pk}", {"limit": 2}).json()
+    assert [(c["operation"], c["path"], c["actor"]) for c in first["items"]] == [
+        ("create", "api", people.is_rep.username),
+        ("update", "api", people.is_rep.username),
+    ]
+    assert first["items"][1]["changes"]["segment"][1] == "smb"
+    rest = client.get(f"/history/accounts/{account.pk}", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [c["changes"]["segment"] for c in rest["items"]] == [["smb", "mid"], ["mid", "enterprise"]]
+    assert rest["next_cursor"] is None
+    assert client.get("/history/accounts/987654").status_code == 404
+    assert client.get(f"/history/invoices/{account.pk}").status_code == 422
+
+
 def test_the_admin_is_a_path_of_its_own(client, people):
     from kyogyo.marketing.models import Campaign
     from kyogyo.org.models import User
