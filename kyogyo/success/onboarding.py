@@ -7,6 +7,8 @@ for their handoffs to CS, whatever the size of the company."""
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +43,13 @@ def _active_subscription() -> Exists:
     )
 
 
-def waiting(account_id: int | None = None) -> QuerySet[Milestone]:
+def waiting(account_id: int | None = None, stage_ids: list[int] | None = None) -> QuerySet[Milestone]:
     """The people handed to Customer Success whose company has no active subscription,
     longest waiting first. (People without a company are left out: a subscription is a
     company's.)"""
-    rows = Milestone.objects.filter(current_stage_id__in=onboarding_stage_ids()).filter(
-        subject__account_id__isnull=False
+    rows = Milestone.objects.filter(
+        current_stage_id__in=onboarding_stage_ids() if stage_ids is None else stage_ids,
+        subject__account_id__isnull=False,
     )
     if account_id is not None:
         rows = rows.filter(subject__account_id=account_id)
@@ -55,6 +58,18 @@ def waiting(account_id: int | None = None) -> QuerySet[Milestone]:
         .select_related("subject__account", "subject__owner", "current_stage")
         .order_by("current_since", "subject_id")
     )
+
+
+def _waiting_keys(count: int) -> list[tuple[dt.datetime, int]]:
+    """The (since, person) keys of the first ``count`` waiting people. One query per stage,
+    each walking the (stage, since) index in order and stopping after ``count`` rows, merged
+    here: one query over both stages would sort all their people first (PostgreSQL reads an
+    index in order for one value of its first column, not for a list of them)."""
+    per_stage = [
+        list(waiting(stage_ids=[stage]).values_list("current_since", "subject_id")[:count])
+        for stage in onboarding_stage_ids()
+    ]
+    return list(itertools.islice(heapq.merge(*per_stage), count))
 
 
 @dataclass(frozen=True)
@@ -120,8 +135,10 @@ def described(milestones: list[Milestone]) -> list[NewCustomer]:
 def page(number: int, per_page: int = PER_PAGE) -> tuple[list[NewCustomer], bool]:
     """One page of the new customers and whether another follows (one row more is read)."""
     start = (number - 1) * per_page
-    rows = list(waiting()[start : start + per_page + 1])
-    return described(rows[:per_page]), len(rows) > per_page
+    keys = _waiting_keys(start + per_page + 1)[start:]
+    shown = [subject for _, subject in keys[:per_page]]
+    found = {m.subject_id: m for m in waiting().filter(subject_id__in=shown)}
+    return described([found[s] for s in shown if s in found]), len(keys) > per_page
 
 
 def preview(limit: int = PREVIEW) -> tuple[list[NewCustomer], bool]:
