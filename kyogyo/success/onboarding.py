@@ -60,14 +60,14 @@ def waiting(account_id: int | None = None, stage_ids: list[int] | None = None) -
     )
 
 
-def _waiting_keys(count: int) -> list[tuple[dt.datetime, int]]:
+def _waiting_keys(count: int, stage_ids: list[int]) -> list[tuple[dt.datetime, int]]:
     """The (since, person) keys of the first ``count`` waiting people. One query per stage,
     each walking the (stage, since) index in order and stopping after ``count`` rows, merged
     here: one query over both stages would sort all their people first (PostgreSQL reads an
     index in order for one value of its first column, not for a list of them)."""
     per_stage = [
         list(waiting(stage_ids=[stage]).values_list("current_since", "subject_id")[:count])
-        for stage in onboarding_stage_ids()
+        for stage in stage_ids
     ]
     return list(itertools.islice(heapq.merge(*per_stage), count))
 
@@ -135,9 +135,10 @@ def described(milestones: list[Milestone]) -> list[NewCustomer]:
 def page(number: int, per_page: int = PER_PAGE) -> tuple[list[NewCustomer], bool]:
     """One page of the new customers and whether another follows (one row more is read)."""
     start = (number - 1) * per_page
-    keys = _waiting_keys(start + per_page + 1)[start:]
+    stage_ids = onboarding_stage_ids()
+    keys = _waiting_keys(start + per_page + 1, stage_ids)[start:]
     shown = [subject for _, subject in keys[:per_page]]
-    found = {m.subject_id: m for m in waiting().filter(subject_id__in=shown)}
+    found = {m.subject_id: m for m in waiting(stage_ids=stage_ids).filter(subject_id__in=shown)}
     return described([found[s] for s in shown if s in found]), len(keys) > per_page
 
 

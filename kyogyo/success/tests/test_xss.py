@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import timezone
+from django.utils.html import escape
 
 from kyogyo.analytics import snapshot
 from kyogyo.success.actions import record_nps, start_subscription
