@@ -111,7 +111,7 @@ def start_for(user: Any, *, contact: Any = None, account_id: int | None = None) 
         return None
     if contact is not None:
         milestone = getattr(contact, "milestone", None)
-        if milestone is None or milestone.current_stage_id not in onboarding.onboarding_stage_ids():
+        if milestone is None or not onboarding.may_be_waiting(milestone.current_stage):
             return None
         customer = onboarding.of_contact(contact)
     else:

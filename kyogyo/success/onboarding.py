@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kyogyo.customers.models import Contact
@@ -27,12 +27,23 @@ PER_PAGE = 25
 MONTHS_A_YEAR = 12
 
 
-def onboarding_stage_ids() -> list[int]:
+def _handed_to_success() -> QuerySet[Stage]:
     """The stages that hand a customer to Customer Success and the stages CS accepts them
     into (won and onboarding in the default stage model)."""
-    handing = Stage.objects.filter(hands_to__key=Team.CUSTOMER_SUCCESS).values_list("pk", "accept_to_id")
-    ids = {pk for pk, _ in handing} | {accept for _, accept in handing if accept}
-    return sorted(ids)
+    handing = Stage.objects.filter(hands_to__key=Team.CUSTOMER_SUCCESS)
+    return Stage.objects.filter(Q(pk__in=handing.values("pk")) | Q(pk__in=handing.values("accept_to_id")))
+
+
+def onboarding_stage_ids() -> list[int]:
+    return sorted(_handed_to_success().values_list("pk", flat=True))
+
+
+def may_be_waiting(stage: Stage) -> bool:
+    """Whether a person in ``stage`` can be a new customer at all, from the stage alone
+    (loaded with its teams): it hands to Customer Success, or it is Customer Success's."""
+    hands_to = stage.hands_to.key if stage.hands_to_id and stage.hands_to else None
+    team = stage.team.key if stage.team_id and stage.team else None
+    return Team.CUSTOMER_SUCCESS in (hands_to, team)
 
 
 def _active_subscription() -> Exists:
@@ -48,7 +59,7 @@ def waiting(account_id: int | None = None, stage_ids: list[int] | None = None) -
     longest waiting first. (People without a company are left out: a subscription is a
     company's.)"""
     rows = Milestone.objects.filter(
-        current_stage_id__in=onboarding_stage_ids() if stage_ids is None else stage_ids,
+        current_stage_id__in=_handed_to_success().values("pk") if stage_ids is None else stage_ids,
         subject__account_id__isnull=False,
     )
     if account_id is not None:
