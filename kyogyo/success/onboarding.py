@@ -58,10 +58,10 @@ def waiting(account_id: int | None = None, stage_ids: list[int] | None = None) -
     """The people handed to Customer Success whose company has no active subscription,
     longest waiting first. (People without a company are left out: a subscription is a
     company's.)"""
-    rows = Milestone.objects.filter(
-        current_stage_id__in=_handed_to_success().values("pk") if stage_ids is None else stage_ids,
-        subject__account_id__isnull=False,
+    stages = (
+        Q(current_stage__in=_handed_to_success()) if stage_ids is None else Q(current_stage_id__in=stage_ids)
     )
+    rows = Milestone.objects.filter(stages, subject__account_id__isnull=False)
     if account_id is not None:
         rows = rows.filter(subject__account_id=account_id)
     return (

@@ -372,7 +372,10 @@ def start_subscription(request: HttpRequest, pk: int) -> HttpResponse:
         return _start_page(request, contact, onboarding.of_contact(contact), form, status=400)
     messages.success(
         request,
-        _("The subscription of %(company)s is started: it now counts in MRR and renewals.")
+        _(
+            "The subscription of %(company)s is started: it is in the renewals and MRR movements"
+            " now, and in the MRR figures after the next snapshot refresh."
+        )
         % {"company": started.account.name},
     )
     return redirect("success:subscription", pk=started.pk)
