@@ -102,6 +102,20 @@ def test_the_form_is_prefilled_from_the_won_deal(people):
     }
 
 
+def test_without_a_won_deal_the_mrr_is_left_to_type(people):
+    from kyogyo.deals.models import Deal
+
+    contact = new_customer(people)
+    Deal.objects.filter(contact=contact).update(contact=None)  # e.g. won back without a deal
+    customer = onboarding.of_contact(contact)
+    assert customer is not None and customer.deal is None
+    assert onboarding.prefill(customer, today=dt.date(2026, 12, 1)) == {
+        "billing_period": "monthly",
+        "currency": "JPY",
+        "starts_on": dt.date(2026, 12, 1),
+    }
+
+
 # ------------------------------------------------------------------ the pages
 
 
