@@ -20,6 +20,7 @@ from kyogyo.journey import explain, next_steps, playbook
 from kyogyo.journey.models import ReasonCode, Stage
 from kyogyo.org import access
 from kyogyo.org.models import User
+from kyogyo.success.forms import start_for
 from kyogyo.success.models import Subscription
 from kyogyo.web.workspace import reject_reasons
 
@@ -101,6 +102,7 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
         "disqualify_reasons": disqualify_reasons() if can_change else [],
         "timeline": timeline.page_of(timeline.contact_sources(contact), cursor),
         "history": history.history_for(contact, limit=HISTORY_SHOWN),
+        "start": start_for(user, contact=contact),
     }
 
 
@@ -125,4 +127,5 @@ def account_page(account: Account, user: User, cursor: str | None) -> dict[str, 
         "can_note": access.can_add_note(user),
         "timeline": timeline.page_of(timeline.account_sources(account), cursor),
         "history": history.history_for(account, limit=HISTORY_SHOWN),
+        "start": start_for(user, account_id=account.pk),
     }

@@ -103,6 +103,46 @@ def start_subscription(
 
 
 @transaction.atomic
+def start_first_subscription(
+    contact: Contact,
+    *,
+    plan: str,
+    mrr: int,
+    starts_on: dt.date,
+    currency: str = "JPY",
+    billing_period: str = Subscription.BillingPeriod.MONTHLY,
+    deal: Deal | None = None,
+) -> Subscription:
+    """A new customer's subscription, started by Customer Success from the onboarding list:
+    ``start_subscription`` for the person's company once it is checked, under a lock of the
+    company, that the person is still handed to CS and nobody started one meanwhile. The
+    journey stays where it is: onboarding ends when the customer is live (the stage rules),
+    not when billing starts."""
+    from kyogyo.success import onboarding
+
+    if contact.account_id is None:
+        raise SubscriptionError("no_company", "a subscription is a company's; the person has none")
+    account = Account.objects.select_for_update().get(pk=contact.account_id)
+    if Subscription.objects.filter(account=account, status=Subscription.Status.ACTIVE).exists():
+        raise SubscriptionError("already_subscribed", "the company already has an active subscription")
+    if not onboarding.waiting(account.pk).filter(subject=contact).exists():
+        raise SubscriptionError(
+            "not_onboarding", "the person is not a new customer handed to Customer Success"
+        )
+    if deal is not None and deal.account_id != account.pk:
+        raise SubscriptionError("wrong_deal", "the deal is another company's")
+    return start_subscription(
+        account,
+        plan=plan,
+        mrr=mrr,
+        starts_on=starts_on,
+        currency=currency,
+        billing_period=billing_period,
+        deal=deal,
+    )
+
+
+@transaction.atomic
 def change_mrr(
     subscription: Subscription,
     mrr: int,

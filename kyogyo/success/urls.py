@@ -1,4 +1,4 @@
-"""Customer Success: health, renewals, churn risk, expansion, NPS, MRR."""
+"""Customer Success: health, renewals, churn risk, expansion, NPS, MRR, new customers."""
 
 from django.urls import path
 
@@ -8,6 +8,8 @@ app_name = "success"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("onboarding/", views.new_customers, name="onboarding"),
+    path("onboarding/<int:pk>/", views.start_subscription, name="start_subscription"),
     path("renewals/", views.renewals_calendar, name="renewals"),
     path("risk/", views.risk, name="risk"),
     path("nps/", views.nps, name="nps"),

@@ -13,13 +13,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from kyogyo.customers.models import Contact
 from kyogyo.journey.machine import JourneyError
 from kyogyo.org import access
 from kyogyo.org.models import User
-from kyogyo.success import actions, figures, numbers, pages, renewals
-from kyogyo.success.forms import ChangeMrrForm, DatedForm, HandBackForm, NpsFilterForm, filtered_nps
+from kyogyo.success import actions, figures, numbers, onboarding, pages, renewals
+from kyogyo.success.forms import (
+    ChangeMrrForm,
+    DatedForm,
+    HandBackForm,
+    NpsFilterForm,
+    filtered_nps,
+    start_form,
+)
 from kyogyo.success.models import Subscription, SubscriptionChange
 from kyogyo.web.paging import Page, page_number, paginate
 from kyogyo.web.refusals import refusal_message
@@ -37,10 +45,14 @@ def _reader(request: HttpRequest) -> User:
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    _reader(request)
+    user = _reader(request)
+    can_change = access.can_change_subscription(user)
+    found, more = onboarding.preview()
     context: dict = {
         "empty": not pages.has_subscriptions(),
-        "can_change": access.can_change_subscription(request.user),  # type: ignore[arg-type]
+        "can_change": can_change,
+        "new_customers": start_rows(found, can_change),
+        "new_customers_more": more,
     }
     if not context["empty"]:
         saas = numbers.saas()
@@ -278,3 +290,92 @@ def _act(request: HttpRequest, found: Any, form: Any, key: str, do: Any, done: s
     except (actions.SubscriptionError, JourneyError) as exc:
         return _refused(request, found, exc, {key: form})
     return _done(request, found, done)
+
+
+# --- new customers: starting their subscription ------------------------------------------
+
+
+def start_rows(customers: list[onboarding.NewCustomer], with_forms: bool) -> list[dict[str, Any]]:
+    return [{"customer": c, "form": start_form(c) if with_forms else None} for c in customers]
+
+
+@login_required
+@require_safe
+def new_customers(request: HttpRequest) -> HttpResponse:
+    """Every new customer waiting for a subscription, longest waiting first, paged."""
+    user = _reader(request)
+    can_change = access.can_change_subscription(user)
+    number = page_number(request)
+    found, has_next = onboarding.page(number)
+    context = {
+        "page": Page(
+            items=start_rows(found, can_change),
+            number=number,
+            per_page=onboarding.PER_PAGE,
+            has_next=has_next,
+        ),
+        "can_change": can_change,
+    }
+    return render(request, "success/onboarding.html", context)
+
+
+def _starter(request: HttpRequest, pk: int) -> tuple[User, Contact]:
+    user = _reader(request)
+    if not access.can_change_subscription(user):
+        raise PermissionDenied(_("Only Customer Success or a manager can start subscriptions."))
+    contact = get_object_or_404(Contact.objects.select_related("account"), pk=pk)
+    return user, contact
+
+
+def _start_page(
+    request: HttpRequest,
+    contact: Contact,
+    customer: onboarding.NewCustomer | None,
+    form: Any,
+    status: int = 200,
+) -> HttpResponse:
+    subscribed = None
+    if customer is None and contact.account_id is not None:
+        subscribed = contact.account.subscriptions.filter(status=Subscription.Status.ACTIVE).first()  # type: ignore[union-attr]
+    context = {"contact": contact, "customer": customer, "form": form, "subscribed": subscribed}
+    return render(request, "success/start.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def start_subscription(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the start form of a new customer; POST: start it (``start_first_subscription``),
+    then show the subscription. Invalid or refused: the page again (400), as typed."""
+    contact = _starter(request, pk)[1]
+    customer = onboarding.of_contact(contact)
+    if request.method != "POST":
+        return _start_page(request, contact, customer, start_form(customer) if customer else None)
+    if customer is None:
+        messages.error(request, refusal_message(actions.SubscriptionError("not_onboarding", "")))
+        return _start_page(request, contact, None, None, status=400)
+    form = start_form(customer, request.POST)
+    if not form.is_valid():
+        return _start_page(request, contact, customer, form, status=400)
+    data = form.cleaned_data
+    try:
+        started = actions.start_first_subscription(
+            contact,
+            plan=data["plan"],
+            mrr=data["mrr"],
+            starts_on=data["starts_on"],
+            currency=data["currency"],
+            billing_period=data["billing_period"],
+            deal=customer.deal,
+        )
+    except actions.SubscriptionError as exc:
+        messages.error(request, refusal_message(exc))
+        return _start_page(request, contact, onboarding.of_contact(contact), form, status=400)
+    messages.success(
+        request,
+        _(
+            "The subscription of %(company)s is started: it is in the renewals and MRR movements"
+            " now, and in the MRR figures after the next snapshot refresh."
+        )
+        % {"company": started.account.name},
+    )
+    return redirect("success:subscription", pk=started.pk)

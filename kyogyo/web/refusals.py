@@ -44,6 +44,13 @@ MESSAGES = {
     "bad_score": _("An NPS score is a whole number from 0 to 10."),
     "expansion_open": _("An expansion for this subscription already waits for Field Sales."),
     "no_contact": _("This company has nobody whose journey the expansion could continue."),
+    "bad_plan": _("A subscription needs a plan name."),
+    "no_company": _("A subscription is a company's: add the person's company first."),
+    "already_subscribed": _(
+        "This company already has an active subscription (someone may have just started it)."
+    ),
+    "not_onboarding": _("This person is not a new customer waiting for a subscription."),
+    "wrong_deal": _("The deal belongs to another company."),
     "loss_reason_required": _("Choose a loss reason."),
     # settings: users and teams
     "forbidden": _("Your role does not allow this."),

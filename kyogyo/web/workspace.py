@@ -42,7 +42,20 @@ def home_for(user: User) -> dict[str, Any]:
             .order_by("-at", "-id")[:RECENT_SIZE]
         ),
         "mentions": notes.mentions_for(user, RECENT_SIZE),
+        **new_customers_for(user),
     }
+
+
+def new_customers_for(user: User) -> dict[str, Any]:
+    """Customer Success's workspace also lists the new customers still without a
+    subscription (the first few; the overview of /success/ has them all)."""
+    from kyogyo.org.models import Team
+    from kyogyo.success import onboarding
+
+    if user.team is None or user.team.key != Team.CUSTOMER_SUCCESS:
+        return {"new_customers": None}
+    found, more = onboarding.preview()
+    return {"new_customers": [{"customer": c, "form": None} for c in found], "new_customers_more": more}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,25 @@ def subscription(data: SimpleNamespace) -> list[int]:
     return [found.pk]
 
 
+def new_customer(data: SimpleNamespace) -> list[int]:
+    """A fresh customer won and handed to Customer Success, with no subscription."""
+    from kyogyo.success.tests.new_customers import new_customer as make
+
+    return [make(data.people, company="Matrix KK").pk]
+
+
+START = {
+    "plan": "Standard",
+    "mrr": "100000",
+    "billing_period": "monthly",
+    "currency": "JPY",
+    "starts_on": "2026-04-07",
+}
+
 PAGES = {
     "success:home": Page(read=MEMBERS),
+    "success:onboarding": Page(read=MEMBERS),
+    "success:start_subscription": Page(read=CHANGERS, write=CHANGERS, args=new_customer, data=START),
     "success:renewals": Page(read=MEMBERS),
     "success:risk": Page(read=MEMBERS),
     "success:nps": Page(read=MEMBERS),

@@ -95,3 +95,38 @@ def test_empty_state_and_denial(browse, people, language):
     assert response.status == 403
     assert tab.page.locator(".denied").is_visible()
     check(tab, "success-denied")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_new_customers_refuse_bad_input_and_start(browse, people, language):
+    from kyogyo.success.models import Subscription
+    from kyogyo.success.tests.new_customers import new_customer
+
+    contact = new_customer(people, company="Acme KK")
+    waiting = new_customer(people, company="Beta KK", accepted=False)
+    tab = browse(people.csm, language=language)
+    tab.goto(reverse("success:onboarding"))
+    assert tab.page.locator("table.new-customers tbody tr").count() == 2
+    check(tab, "success-new-customers")
+    row = tab.page.locator(f"#new-customer-{contact.pk}")
+    row.locator("summary").click()
+    row.locator("input[name=mrr]").fill("0")
+    row.locator("button[type=submit]").click()
+    tab.page.locator(".field.invalid").first.wait_for()  # the start page, with what was typed
+    check(tab, "success-start-invalid")
+    form = tab.page.locator("form.start-form")
+    form.locator("input[name=plan]").fill("Business")
+    form.locator("input[name=mrr]").fill("90000")
+    form.locator("button[type=submit]").click()
+    tab.page.locator(".messages .message").wait_for()
+    assert Subscription.objects.get(account=contact.account).mrr == 90_000
+    tab.goto(reverse("success:onboarding"))
+    assert tab.page.locator(f"#new-customer-{contact.pk}").count() == 0
+    assert tab.page.locator(f"#new-customer-{waiting.pk}").is_visible()
+    tab.goto("/")
+    assert tab.page.locator(f"#new-customers #new-customer-{waiting.pk}").is_visible()
+    check(tab, "success-cs-home-new-customers")
+    other = browse(people.fs_rep, language=language)
+    response = other.goto(reverse("success:start_subscription", args=[waiting.pk]))
+    assert response.status == 403
+    check(other, "success-start-denied")

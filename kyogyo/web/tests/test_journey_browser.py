@@ -1,8 +1,11 @@
 """The whole journey through the web app, in both languages, as the four teams live it:
 a website form fill creates a lead → the rules make them an MQL → the inside-sales rep
 accepts the handoff from the home queue → moves them to SQL on their page → the
-field-sales rep accepts and wins the deal → Customer Success accepts the new customer and
-sees them → The Model dashboard's numbers move by one and drill down to that person."""
+field-sales rep accepts and wins the deal → Customer Success accepts the new customer,
+finds them on /success/ among the new customers without a subscription, starts it from the
+form prefilled with the deal (¥1,200,000 a year → ¥100,000 MRR), and the customer appears in
+Customer Success (their subscription, the renewals, the MRR) → The Model dashboard's numbers
+move by one and drill down to that person."""
 
 from __future__ import annotations
 
@@ -117,6 +120,9 @@ def test_a_form_fill_becomes_a_customer_and_the_dashboard_shows_it(
     if handoff is not None:
         accept_from_home(success, handoff)
     see_in_customer_success(success, contact)
+    start_the_subscription(success, contact, language)
+    analytics()  # the figures of /success/ come from the analytics snapshot
+    see_them_counted(success, contact, language)
 
     # The Model: the won number moved by one and drills down to Hanako.
     analytics()
@@ -152,3 +158,47 @@ def see_in_customer_success(tab, contact: Contact) -> None:
     assert contact.milestone.current_stage.key == "onboarding"
     tab.goto("/success/")
     tab.shot("journey-success")
+
+
+def start_the_subscription(tab, contact: Contact, language: str) -> None:
+    """On /success/ the new customer waits without a subscription; the CSM opens the row's
+    form (the MRR already a twelfth of the deal), names the plan and starts it."""
+    from kyogyo.success.models import Subscription
+
+    row = tab.page.locator(f"#new-customer-{contact.pk}")
+    row.wait_for()
+    assert "Acme KK" in row.inner_text()
+    row.locator("details.start-subscription summary").click()
+    assert row.locator("input[name=mrr]").input_value() == "100000"
+    assert row.locator("input[name=currency]").input_value() == "JPY"
+    tab.shot("journey-success-start")
+    if language == "ja":
+        tab.assert_translated(FISCAL | NAMES)
+    row.locator("input[name=plan]").fill("Kyogyo Business")
+    row.locator("button[type=submit]").click()
+    subscription = Subscription.objects.get(account_id=contact.account_id)
+    tab.page.wait_for_url(f"**/success/subscriptions/{subscription.pk}/")
+    tab.page.locator(".messages .message").wait_for()
+    tab.shot("journey-success-subscription")
+    if language == "ja":
+        tab.assert_translated(FISCAL | NAMES | {"Kyogyo Business"})
+    assert (subscription.plan, subscription.mrr, subscription.deal.contact_id) == (
+        "Kyogyo Business",
+        100_000,
+        contact.pk,
+    )
+
+
+def see_them_counted(tab, contact: Contact, language: str) -> None:
+    """The customer is in Customer Success now: off the new-customer list, in the MRR, among
+    the renewals (monthly: within the month) and scored on the churn-risk list."""
+    tab.goto("/success/")
+    assert tab.page.locator(f"#new-customer-{contact.pk}").count() == 0
+    assert "¥100,000" in tab.page.locator(".kpis").inner_text()  # MRR now
+    tab.shot("journey-success-counted")
+    tab.goto("/success/renewals/")
+    assert "Acme KK" in tab.page.locator("table.renewals").inner_text()
+    tab.goto("/success/risk/")
+    assert "Acme KK" in tab.page.locator("table.risk").inner_text()
+    if language == "ja":
+        tab.assert_translated(FISCAL | NAMES)
