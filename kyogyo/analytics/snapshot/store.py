@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ import duckdb
 from django.conf import settings
 
 MANIFEST = "manifest.json"
+# What a generation remembers (report results, measured percentiles) is bounded: the least
+# recently used entries beyond this many are dropped. Only two generations are kept open.
+MEMO_ENTRIES = 256
 T = TypeVar("T")
 
 
@@ -118,8 +122,11 @@ class Snapshot:
     def __init__(self, manifest: Manifest, connection: duckdb.DuckDBPyConnection):
         self.manifest = manifest
         self._connection = connection
-        self._memo: dict[Any, Any] = {}
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
         self._memo_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._connection.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._connection.cursor()
@@ -142,11 +149,22 @@ class Snapshot:
 
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()`` once per generation: a generation never changes, so what is derived
-        from it alone (e.g. measured percentiles) can be kept while it is open."""
+        from it alone (report results, measured percentiles) can be kept while it is open.
+        At most ``MEMO_ENTRIES`` are kept, the least recently used dropped first.
+
+        ``compute`` runs outside the lock, so one slow report never holds up the others; two
+        threads asking the same new question at once may both compute it (the same answer)."""
         with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = compute()
-            return self._memo[key]
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = value
+            self._memo.move_to_end(key)
+            while len(self._memo) > MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        return value
 
     @property
     def time_zone(self) -> str:
@@ -175,8 +193,12 @@ def open_current(directory: Path | None = None) -> Snapshot | None:
     path = directory / manifest.file
     with _cache_lock:
         cached = _cache.get(path)
-        if cached is not None:
+        # the same file name with another manifest is another generation (a rebuild after the
+        # directory was emptied starts again at 1): never answer from the old one's memo
+        if cached is not None and cached.manifest == manifest:
             return cached
+        if cached is not None:  # its file was replaced: DuckDB would hand back the old database
+            _cache.pop(path).close()
         try:
             connection = duckdb.connect(str(path), read_only=True)
         except duckdb.IOException as exc:
