@@ -10,8 +10,8 @@ each report declares its own options with ``add_arguments`` and turns them into
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
+import pickle
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from types import ModuleType
@@ -31,6 +31,7 @@ OUTPUT_OPTIONS = frozenset({"format", "output", "refresh", "help"})
 # generation, the analytics settings, "now" and its spec alone, so its result is kept with
 # the generation (``cached_result``).
 LIVE_REPORTS = frozenset({"backtest", "plan-actual"})
+PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 def date_argument(text: str) -> dt.date:
@@ -192,7 +193,9 @@ def cached_result(name: str, module: ModuleType, found: Context, spec: Spec) -> 
         hash(key)
     except TypeError:  # an option of a kind no spec has today: not worth remembering
         return module.compute(found, spec).as_dict()
-    data = copy.deepcopy(found.snapshot.memo(key, lambda: module.compute(found, spec).as_dict()))
+    # kept pickled: a compact size to bound the memo by, and each caller unpickles its own copy
+    kept = found.snapshot.memo(key, lambda: pickle.dumps(module.compute(found, spec).as_dict(), PROTOCOL))
+    data = pickle.loads(kept)  # our own bytes, never from outside
     if "snapshot" in data:
         data["snapshot"] = found.freshness()
     return data

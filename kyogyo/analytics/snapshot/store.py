@@ -28,8 +28,10 @@ from django.conf import settings
 
 MANIFEST = "manifest.json"
 # What a generation remembers (report results, measured percentiles) is bounded: the least
-# recently used entries beyond this many are dropped. Only two generations are kept open.
+# recently used entries are dropped beyond this many, or beyond this many bytes of kept
+# ``bytes`` values (report results are kept pickled). Only two generations are kept open.
 MEMO_ENTRIES = 256
+MEMO_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -123,6 +125,7 @@ class Snapshot:
         self.manifest = manifest
         self._connection = connection
         self._memo: OrderedDict[Any, Any] = OrderedDict()
+        self._memo_bytes = 0
         self._memo_lock = threading.Lock()
 
     def close(self) -> None:
@@ -150,7 +153,8 @@ class Snapshot:
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()`` once per generation: a generation never changes, so what is derived
         from it alone (report results, measured percentiles) can be kept while it is open.
-        At most ``MEMO_ENTRIES`` are kept, the least recently used dropped first.
+        At most ``MEMO_ENTRIES`` values and ``MEMO_BYTES`` of ``bytes`` values are kept, the
+        least recently used dropped first.
 
         ``compute`` runs outside the lock, so one slow report never holds up the others; two
         threads asking the same new question at once may both compute it (the same answer)."""
@@ -160,11 +164,16 @@ class Snapshot:
                 return self._memo[key]
         value = compute()
         with self._memo_lock:
+            self._forget(key)
             self._memo[key] = value
-            self._memo.move_to_end(key)
-            while len(self._memo) > MEMO_ENTRIES:
-                self._memo.popitem(last=False)
+            self._memo_bytes += _size(value)
+            while len(self._memo) > 1 and (len(self._memo) > MEMO_ENTRIES or self._memo_bytes > MEMO_BYTES):
+                self._forget(next(iter(self._memo)))
         return value
+
+    def _forget(self, key: Any) -> None:
+        if key in self._memo:
+            self._memo_bytes -= _size(self._memo.pop(key))
 
     @property
     def time_zone(self) -> str:
@@ -178,6 +187,10 @@ class Snapshot:
             "refreshed_at": self.manifest.refreshed_at,
             "age_seconds": max(0, round((now - refreshed).total_seconds())),
         }
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, bytes) else 0
 
 
 _cache_lock = threading.Lock()

@@ -123,6 +123,30 @@ def test_what_a_generation_keeps_is_bounded(april, monkeypatch, computed):
     assert len(computed) == 6
 
 
+def kept_results(found) -> int:
+    return sum(1 for key in found._memo if key[0] == "report")
+
+
+def test_what_a_generation_keeps_is_bounded_in_bytes(april, monkeypatch, computed):
+    run(start=dt.date(2026, 4, 1))
+    found = snapshot.open_current()
+    one = found._memo_bytes
+    assert one > 0
+    monkeypatch.setattr(store, "MEMO_BYTES", 2 * one + one // 2)  # room for two results
+    run(start=dt.date(2026, 4, 2))
+    run(start=dt.date(2026, 4, 3))
+    assert kept_results(found) == 2 and found._memo_bytes <= store.MEMO_BYTES
+    run(start=dt.date(2026, 4, 1))  # dropped first
+    assert len(computed) == 4
+
+
+def test_a_result_larger_than_the_whole_budget_is_still_answered(april, monkeypatch):
+    monkeypatch.setattr(store, "MEMO_BYTES", 10)
+    assert entered(run(), "lead") == 3
+    assert entered(run(start=dt.date(2026, 4, 2)), "lead") == 3
+    assert kept_results(snapshot.open_current()) == 1  # the newest only
+
+
 def test_a_rebuild_that_reuses_a_file_name_is_not_answered_from_the_old_one(
     april, make_contact, snapshot_dir, computed
 ):
