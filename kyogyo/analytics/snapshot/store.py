@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,6 +127,7 @@ class Snapshot:
         self._connection = connection
         self._memo: OrderedDict[Any, Any] = OrderedDict()
         self._memo_bytes = 0
+        self._pending: dict[Any, Future] = {}
         self._memo_lock = threading.Lock()
 
     def close(self) -> None:
@@ -156,19 +158,34 @@ class Snapshot:
         At most ``MEMO_ENTRIES`` values and ``MEMO_BYTES`` of ``bytes`` values are kept, the
         least recently used dropped first.
 
-        ``compute`` runs outside the lock, so one slow report never holds up the others; two
-        threads asking the same new question at once may both compute it (the same answer)."""
+        ``compute`` runs outside the lock, so one slow report never holds up the others; a
+        thread asking what another is computing waits for that answer (or its error) instead
+        of computing it again — after a refresh, many readers of one page cost one computation."""
         with self._memo_lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
                 return self._memo[key]
-        value = compute()
+            pending = self._pending.get(key)
+            computing = pending is None
+            if pending is None:
+                pending = self._pending[key] = Future()
+        if not computing:
+            return pending.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._memo_lock:
+                self._pending.pop(key, None)
+            pending.set_exception(exc)
+            raise
         with self._memo_lock:
             self._forget(key)
             self._memo[key] = value
             self._memo_bytes += _size(value)
             while len(self._memo) > 1 and (len(self._memo) > MEMO_ENTRIES or self._memo_bytes > MEMO_BYTES):
                 self._forget(next(iter(self._memo)))
+            self._pending.pop(key, None)
+        pending.set_result(value)
         return value
 
     def _forget(self, key: Any) -> None:

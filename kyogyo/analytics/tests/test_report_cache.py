@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import shutil
+import threading
 
 import pytest
 from django.urls import reverse
@@ -145,6 +146,41 @@ def test_a_result_larger_than_the_whole_budget_is_still_answered(april, monkeypa
     assert entered(run(), "lead") == 3
     assert entered(run(start=dt.date(2026, 4, 2)), "lead") == 3
     assert kept_results(snapshot.open_current()) == 1  # the newest only
+
+
+def test_readers_asking_what_is_being_computed_wait_for_it(april):
+    """Two threads, one question: computed once, both answered (and an error reaches both)."""
+    found = snapshot.open_current()
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("first")
+        started.set()
+        release.wait()
+        return "answer"
+
+    def again() -> str:
+        calls.append("again")
+        return "computed twice"
+
+    answers: list[str] = []
+    first = threading.Thread(target=lambda: answers.append(found.memo("question", slow)))
+    first.start()
+    started.wait()
+    second = threading.Thread(target=lambda: answers.append(found.memo("question", again)))
+    second.start()
+    release.set()
+    first.join()
+    second.join()
+    assert answers == ["answer", "answer"] and calls == ["first"]
+
+    def failing() -> str:
+        raise ValueError("no such stage")
+
+    with pytest.raises(ValueError, match="no such stage"):
+        found.memo("bad question", failing)
+    assert found.memo("bad question", lambda: "asked again") == "asked again"  # errors are not kept
 
 
 def test_a_rebuild_that_reuses_a_file_name_is_not_answered_from_the_old_one(
