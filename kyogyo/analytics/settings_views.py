@@ -15,7 +15,7 @@ from kyogyo.analytics import actions
 from kyogyo.analytics.models import AnalyticsSettings, Target
 from kyogyo.org.models import Team
 from kyogyo.web.paging import paginate
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, submit
 
 MONTHS = [(n, n) for n in range(1, 13)]
 
@@ -107,26 +107,26 @@ def targets(request: HttpRequest) -> HttpResponse:
         return _render(request)
     if request.POST.get("part") == "settings":
         form: forms.Form = SettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                actions.save_settings(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-            except actions.AnalyticsError as exc:
-                refuse_on_form(form, exc)
-            else:
-                messages.success(
-                    request, _("The analytics settings are saved; reports use them from the next refresh.")
-                )
-                return redirect("settings:targets")
+        done, _saved = submit(
+            form,
+            lambda data: actions.save_settings(actor=request.user, **data),  # type: ignore[arg-type]
+            actions.AnalyticsError,
+        )
+        if done:
+            messages.success(
+                request, _("The analytics settings are saved; reports use them from the next refresh.")
+            )
+            return redirect("settings:targets")
         return _render(request, 422, settings=form)
     form = TargetForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.create_target(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.AnalyticsError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The target is added; reports show it from the next refresh."))
-            return redirect("settings:targets")
+    done, _target = submit(
+        form,
+        lambda data: actions.create_target(actor=request.user, **data),  # type: ignore[arg-type]
+        actions.AnalyticsError,
+    )
+    if done:
+        messages.success(request, _("The target is added; reports show it from the next refresh."))
+        return redirect("settings:targets")
     return _render(request, 422, target=form)
 
 

@@ -20,7 +20,7 @@ from kyogyo.org import access
 from kyogyo.org.models import User
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import data_message, refuse_on_form
+from kyogyo.web.settings_pages import data_message, submit
 
 PER_PAGE = 50
 
@@ -60,19 +60,21 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request, TokenForm())
     form = TokenForm(request.POST)
-    if form.is_valid():
-        try:
-            token, secret = actions.create_token(
-                request.user,  # type: ignore[arg-type]
-                name=form.cleaned_data["name"],
-                scope=form.cleaned_data["scope"],
-                actor=request.user,  # type: ignore[arg-type]
-            )
-        except actions.TokenError as exc:
-            refuse_on_form(form, exc, field="name" if exc.code == "bad_name" else None)
-        else:
-            messages.success(request, data_message(_("The token %(name)s is created."), name=token.name))
-            return _render(request, TokenForm(), secret=secret, status=201)
+    done, created = submit(
+        form,
+        lambda data: actions.create_token(
+            request.user,  # type: ignore[arg-type]
+            name=data["name"],
+            scope=data["scope"],
+            actor=request.user,  # type: ignore[arg-type]
+        ),
+        actions.TokenError,
+        field=lambda exc: "name" if getattr(exc, "code", "") == "bad_name" else None,
+    )
+    if done:
+        token, secret = created
+        messages.success(request, data_message(_("The token %(name)s is created."), name=token.name))
+        return _render(request, TokenForm(), secret=secret, status=201)
     return _render(request, form, status=422)
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
+from kyogyo.audit import history
 from kyogyo.deals import actions, board
 from kyogyo.deals.board_forms import BoardFilterForm, DealForm, LoseForm
 from kyogyo.deals.models import Deal, PipelineStage
@@ -37,6 +38,7 @@ from kyogyo.web.templatetags.web import local_name, money, number
 COLUMN_PAGE = 50
 CONTACTS_SHOWN = 10
 MOVES_SHOWN = 50
+HISTORY_SHOWN = 20  # the deal's latest changes (who, what, through which path)
 
 
 # --- lookups with access ------------------------------------------------------------------
@@ -350,5 +352,6 @@ def _deal_page(
         "open_stages": _open_stages(),
         "loss_reasons": _loss_reasons(),
         "lose_form": LoseForm(),
+        "history": history.history_for(deal, limit=HISTORY_SHOWN),
     }
     return render(request, "deals/deal.html", context, status=status)

@@ -23,7 +23,7 @@ from kyogyo.journey import criteria
 from kyogyo.journey.models import Stage
 from kyogyo.org.models import Team, User
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, submit
 
 WEEKDAYS = [
     (0, gettext_lazy("Monday")),
@@ -157,16 +157,14 @@ def sla(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request)
     form = CalendarForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.update_calendar(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.SettingsError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(
-                request, _("The business calendar is saved; open handoffs keep their due times.")
-            )
-            return redirect("settings:sla")
+    done, _calendar = submit(
+        form,
+        lambda data: actions.update_calendar(actor=request.user, **data),  # type: ignore[arg-type]
+        actions.SettingsError,
+    )
+    if done:
+        messages.success(request, _("The business calendar is saved; open handoffs keep their due times."))
+        return redirect("settings:sla")
     return _render(request, 422, calendar=form)
 
 
@@ -177,14 +175,14 @@ def stage_sla(request: HttpRequest, pk: int) -> HttpResponse:
     if stage is None:
         raise Http404
     form = SlaForm(request.POST, prefix=f"s{stage.pk}")
-    if form.is_valid():
-        try:
-            journey_actions.set_sla_hours(stage, actor=request.user, hours=form.cleaned_data["sla_hours"])  # type: ignore[arg-type]
-        except journey_actions.ConfigError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The SLA is saved; open handoffs keep their due times."))
-            return redirect("settings:sla")
+    done, _stage = submit(
+        form,
+        lambda data: journey_actions.set_sla_hours(stage, actor=request.user, hours=data["sla_hours"]),  # type: ignore[arg-type]
+        journey_actions.ConfigError,
+    )
+    if done:
+        messages.success(request, _("The SLA is saved; open handoffs keep their due times."))
+        return redirect("settings:sla")
     return _render(request, 422, **{f"sla_{stage.pk}": form})
 
 
@@ -192,14 +190,14 @@ def stage_sla(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def add_exception(request: HttpRequest) -> HttpResponse:
     form = ExceptionForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.add_calendar_exception(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.SettingsError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The day is added to the calendar."))
-            return redirect("settings:sla")
+    done, _exception = submit(
+        form,
+        lambda data: actions.add_calendar_exception(actor=request.user, **data),  # type: ignore[arg-type]
+        actions.SettingsError,
+    )
+    if done:
+        messages.success(request, _("The day is added to the calendar."))
+        return redirect("settings:sla")
     return _render(request, 422, exception=form)
 
 
@@ -217,22 +215,21 @@ def remove_exception(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def add_routing_rule(request: HttpRequest) -> HttpResponse:
     form = RoutingForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            actions.create_routing_rule(
-                actor=request.user,  # type: ignore[arg-type]
-                team_id=data["team"].pk,
-                name=data["name"],
-                priority=data["priority"],
-                condition=data["condition"],
-                user_ids=data["users"],
-            )
-        except actions.SettingsError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The routing rule is added."))
-            return redirect("settings:sla")
+    done, _rule = submit(
+        form,
+        lambda data: actions.create_routing_rule(
+            actor=request.user,  # type: ignore[arg-type]
+            team_id=data["team"].pk,
+            name=data["name"],
+            priority=data["priority"],
+            condition=data["condition"],
+            user_ids=data["users"],
+        ),
+        actions.SettingsError,
+    )
+    if done:
+        messages.success(request, _("The routing rule is added."))
+        return redirect("settings:sla")
     return _render(request, 422, routing=form)
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from kyogyo.journey import actions, criteria, evaluation, rulefile
 from kyogyo.journey.models import ReasonCode, Rule, Stage
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, data_message, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, data_message, form_status, submit
 
 PREVIEW_SAMPLE = 20
 MAX_RULE_TEXT = 50_000
@@ -88,16 +88,17 @@ def stage_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     initial = {f: getattr(stage, f) for f in StageForm.base_fields}
     form = StageForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_stage(stage, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.ConfigError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The stage is saved."))
-            return redirect("settings:stages")
-    status = 422 if form.errors else 200
-    return render(request, "journey/settings/stage.html", {"stage": stage, "form": form}, status=status)
+    done, _saved = submit(
+        form,
+        lambda data: actions.update_stage(stage, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.ConfigError,
+    )
+    if done:
+        messages.success(request, _("The stage is saved."))
+        return redirect("settings:stages")
+    return render(
+        request, "journey/settings/stage.html", {"stage": stage, "form": form}, status=form_status(form)
+    )
 
 
 def _rule_or_404(key: str) -> Rule:
@@ -213,20 +214,21 @@ class EditReasonForm(ReasonForm):
 @admin_page
 def reasons(request: HttpRequest) -> HttpResponse:
     form = NewReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = actions.create_reason(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.ConfigError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, data_message(_("The reason %(key)s is added."), key=created.key))
-            return redirect("settings:reasons")
+    done, created = submit(
+        form,
+        lambda data: actions.create_reason(actor=request.user, **data),  # type: ignore[arg-type]
+        actions.ConfigError,
+    )
+    if done:
+        messages.success(request, data_message(_("The reason %(key)s is added."), key=created.key))
+        return redirect("settings:reasons")
     by_kind = {kind: [] for kind, _label in ReasonCode.Kind.choices}  # type: ignore[var-annotated]
     for reason in ReasonCode.objects.select_related("sends_to").order_by("kind", "order", "key"):
         by_kind[reason.kind].append(reason)
     groups = [(label, by_kind[kind]) for kind, label in ReasonCode.Kind.choices]
-    status = 422 if form.errors else 200
-    return render(request, "journey/settings/reasons.html", {"groups": groups, "form": form}, status=status)
+    return render(
+        request, "journey/settings/reasons.html", {"groups": groups, "form": form}, status=form_status(form)
+    )
 
 
 @admin_page
@@ -236,13 +238,14 @@ def reason_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     initial = {f: getattr(reason, f) for f in ("label", "label_ja", "sends_to", "order", "active")}
     form = EditReasonForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_reason(reason, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.ConfigError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The reason is saved."))
-            return redirect("settings:reasons")
-    status = 422 if form.errors else 200
-    return render(request, "journey/settings/reason.html", {"reason": reason, "form": form}, status=status)
+    done, _saved = submit(
+        form,
+        lambda data: actions.update_reason(reason, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.ConfigError,
+    )
+    if done:
+        messages.success(request, _("The reason is saved."))
+        return redirect("settings:reasons")
+    return render(
+        request, "journey/settings/reason.html", {"reason": reason, "form": form}, status=form_status(form)
+    )

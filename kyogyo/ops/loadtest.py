@@ -50,6 +50,8 @@ class LoadFigures:
     users: int
     seconds: float
     requests: int
+    think_seconds: float = 0.0
+    reads_per_second: float = 0.0
     reads: list[KindFigures] = field(default_factory=list)
     limits: list[LimitFigures] = field(default_factory=list)
 
@@ -99,7 +101,7 @@ API_READS = (
 
 
 def _read_load(
-    base: str, password: str, token: str, users: int, seconds: float, budget: int
+    base: str, password: str, token: str, users: int, seconds: float, budget: int, think: float
 ) -> list[KindFigures]:
     pages = [path for _name, path in _routed_pages()]
     timings: dict[str, list[float]] = {"page": [], "api": []}
@@ -131,6 +133,10 @@ def _read_load(
                 timings[kind].append(elapsed)
                 if answer.status_code >= 400:
                     errors[kind] += 1
+            # People read a page before the next click; without a pause 50 "users" would be 50
+            # requests always in flight, a stress test of a different load.
+            if think:
+                time.sleep(min(rng.uniform(think / 2, think * 1.5), max(0.0, deadline - time.monotonic())))
 
     threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
     try:
@@ -222,7 +228,13 @@ def _limits(
     return figures
 
 
-def run(users: int = 50, seconds: float = 30, max_requests: int = 20_000, threads: int = 16) -> LoadFigures:
+def run(
+    users: int = 50, seconds: float = 30, max_requests: int = 20_000, threads: int = 16, think: float = 2.0
+) -> LoadFigures:
+    if users < 1 or seconds <= 0 or max_requests < 1 or threads < 1 or think < 0:
+        raise ValueError(
+            "--users, --seconds, --max-requests and --threads must be positive, --think 0 or more"
+        )
     password = secrets.token_urlsafe(16)
     user = _bench_user(password)
     token, plain = create_token(user, name="load test", scope="read", actor=user)
@@ -230,7 +242,9 @@ def run(users: int = 50, seconds: float = 30, max_requests: int = 20_000, thread
     try:
         unlimited = {"KYOGYO_API_RATE_LIMIT": "100000000/60", "KYOGYO_LOGIN_RATE_LIMIT": "100000/60"}
         with local_server(unlimited, threads) as base:
-            reads = _read_load(base, password, plain, users, seconds, max_requests)
+            read_started = time.perf_counter()
+            reads = _read_load(base, password, plain, users, seconds, max_requests, think)
+            read_seconds = time.perf_counter() - read_started
         # Each wrong password costs a full password hash (~0.3 s of a core), so the sign-in
         # burst gets a longer window to be able to fill it.
         window, api_limit, login_window, login_limit = 10, 200, 60, 40
@@ -247,6 +261,8 @@ def run(users: int = 50, seconds: float = 30, max_requests: int = 20_000, thread
         users=users,
         seconds=round(time.perf_counter() - started, 1),
         requests=sum(r.requests for r in reads),
+        think_seconds=think,
+        reads_per_second=round(sum(r.requests for r in reads) / read_seconds, 1),
         reads=reads,
         limits=limits,
     )

@@ -15,7 +15,7 @@ from kyogyo.org import actions
 from kyogyo.org.models import Team, User
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, data_message, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, data_message, form_status, submit
 
 PER_PAGE = 50
 
@@ -78,14 +78,14 @@ def users(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request)
     form = NewUserForm(request.POST)
-    if form.is_valid():
-        try:
-            created = actions.create_user(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.OrgError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, data_message(_("%(name)s can now sign in."), name=created.username))
-            return redirect("settings:users")
+    done, created = submit(
+        form,
+        lambda data: actions.create_user(actor=request.user, **data),  # type: ignore[arg-type]
+        actions.OrgError,
+    )
+    if done:
+        messages.success(request, data_message(_("%(name)s can now sign in."), name=created.username))
+        return redirect("settings:users")
     return _page(request, form, status=422)
 
 
@@ -93,16 +93,17 @@ def users(request: HttpRequest) -> HttpResponse:
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = _user(pk)
     form = UserForm(request.POST or None, initial={"team": person.team, "role": person.role})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_user(person, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.OrgError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("Team and role saved."))
-            return redirect("settings:users")
-    status = 422 if form.errors else 200
-    return render(request, "org/settings/user.html", {"person": person, "form": form}, status=status)
+    done, _saved = submit(
+        form,
+        lambda data: actions.update_user(person, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.OrgError,
+    )
+    if done:
+        messages.success(request, _("Team and role saved."))
+        return redirect("settings:users")
+    return render(
+        request, "org/settings/user.html", {"person": person, "form": form}, status=form_status(form)
+    )
 
 
 @admin_page
@@ -130,13 +131,12 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if team is None:
         raise Http404
     form = TeamForm(request.POST or None, initial={"name": team.name, "name_ja": team.name_ja})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.rename_team(team, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.OrgError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The team is renamed."))
-            return redirect("settings:users")
-    status = 422 if form.errors else 200
-    return render(request, "org/settings/team.html", {"team": team, "form": form}, status=status)
+    done, _saved = submit(
+        form,
+        lambda data: actions.rename_team(team, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.OrgError,
+    )
+    if done:
+        messages.success(request, _("The team is renamed."))
+        return redirect("settings:users")
+    return render(request, "org/settings/team.html", {"team": team, "form": form}, status=form_status(form))

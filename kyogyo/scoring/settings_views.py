@@ -17,7 +17,7 @@ from kyogyo.journey import criteria
 from kyogyo.marketing.models import ActivityType
 from kyogyo.scoring import actions
 from kyogyo.scoring.models import EngagementWeight, FitRule, ScoringSettings
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, form_status, submit
 
 
 class FitRuleForm(forms.Form):
@@ -74,26 +74,28 @@ def scoring(request: HttpRequest) -> HttpResponse:
         return _render(request)
     if request.POST.get("part") == "engagement":
         form = EngagementForm(request.POST)
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            half_life = data.pop("half_life_days")
-            try:
-                actions.set_engagement(actor=request.user, weights=data, half_life_days=half_life)  # type: ignore[arg-type]
-            except actions.ScoringError as exc:
-                refuse_on_form(form, exc)
-            else:
-                messages.success(request, _("The engagement weights are saved."))
-                return redirect("settings:scoring")
+        done, _weights = submit(
+            form,
+            lambda data: actions.set_engagement(
+                actor=request.user,  # type: ignore[arg-type]
+                weights={k: v for k, v in data.items() if k != "half_life_days"},
+                half_life_days=data["half_life_days"],
+            ),
+            actions.ScoringError,
+        )
+        if done:
+            messages.success(request, _("The engagement weights are saved."))
+            return redirect("settings:scoring")
         return _render(request, 422, engagement=form)
     rule_form = FitRuleForm(request.POST)
-    if rule_form.is_valid():
-        try:
-            actions.save_fit_rule(None, actor=request.user, **rule_form.cleaned_data)  # type: ignore[arg-type]
-        except actions.ScoringError as exc:
-            refuse_on_form(rule_form, exc)
-        else:
-            messages.success(request, _("The fit rule is added; scores follow as people's data changes."))
-            return redirect("settings:scoring")
+    done, _saved = submit(
+        rule_form,
+        lambda data: actions.save_fit_rule(None, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.ScoringError,
+    )
+    if done:
+        messages.success(request, _("The fit rule is added; scores follow as people's data changes."))
+        return redirect("settings:scoring")
     return _render(request, 422, rule=rule_form)
 
 
@@ -111,13 +113,14 @@ def fit_rule(request: HttpRequest, pk: int) -> HttpResponse:
         "active": rule.active,
     }
     form = FitRuleForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.save_fit_rule(rule, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except actions.ScoringError as exc:
-            refuse_on_form(form, exc)
-        else:
-            messages.success(request, _("The fit rule is saved."))
-            return redirect("settings:scoring")
-    status = 422 if form.errors else 200
-    return render(request, "scoring/settings/fit_rule.html", {"rule": rule, "form": form}, status=status)
+    done, _saved = submit(
+        form,
+        lambda data: actions.save_fit_rule(rule, actor=request.user, **data),  # type: ignore[arg-type]
+        actions.ScoringError,
+    )
+    if done:
+        messages.success(request, _("The fit rule is saved."))
+        return redirect("settings:scoring")
+    return render(
+        request, "scoring/settings/fit_rule.html", {"rule": rule, "form": form}, status=form_status(form)
+    )

@@ -1,5 +1,6 @@
-"""What every settings page shares: only admins open them (the 403 page otherwise), and
-an action's refusal is shown next to the field it is about."""
+"""What every settings page shares: only admins open them (the 403 page otherwise), a form
+goes through its action in one shape (``submit``), and an action's refusal is shown next to
+the field it is about."""
 
 from __future__ import annotations
 
@@ -31,6 +32,30 @@ def admin_page(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
+
+
+def submit(
+    form: forms.Form,
+    act: Callable[[dict[str, Any]], Any],
+    refusals: type[Exception] | tuple[type[Exception], ...],
+    field: Callable[[Exception], str | None] | None = None,
+) -> tuple[bool, Any]:
+    """A settings form's one shape: a valid form's data goes through ``act`` (the action);
+    a refusal (one of ``refusals``) goes on the form, on the field ``field(error)`` names or
+    on the error's own. Returns (done, what ``act`` returned); not done → render the form
+    again, with ``form_status``."""
+    if not form.is_valid():
+        return False, None
+    try:
+        return True, act(form.cleaned_data)
+    except refusals as exc:
+        refuse_on_form(form, exc, field(exc) if field else None)
+        return False, None
+
+
+def form_status(form: forms.Form) -> int:
+    """422 for a form shown again with errors, 200 for one shown first."""
+    return 422 if form.errors else 200
 
 
 def refuse_on_form(form: forms.Form, error: Exception, field: str | None = None) -> None:

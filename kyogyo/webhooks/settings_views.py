@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
-from kyogyo.web.settings_pages import admin_page, refuse_on_form
+from kyogyo.web.settings_pages import admin_page, submit
 from kyogyo.webhooks import actions
 from kyogyo.webhooks.models import Delivery, Endpoint
 
@@ -57,8 +57,8 @@ def _endpoint(pk: int) -> Endpoint:
     return found
 
 
-def _refuse(form: forms.Form, exc: actions.WebhookError) -> None:
-    refuse_on_form(form, exc, field="url" if exc.code in URL_ERRORS else "events")
+def _field_of(exc: Exception) -> str:
+    return "url" if getattr(exc, "code", "") in URL_ERRORS else "events"
 
 
 def _shown_once(response: HttpResponse) -> HttpResponse:
@@ -76,18 +76,15 @@ def endpoints(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _list(request, EndpointForm())
     form = EndpointForm(request.POST)
-    if form.is_valid():
-        try:
-            created = actions.create_endpoint(
-                form.cleaned_data["url"],
-                form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
-            )
-        except actions.WebhookError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, _("The endpoint is added and receives events from now on."))
-            return _shown_once(_list(request, EndpointForm(), secret=created.secret, status=201))
+    done, created = submit(
+        form,
+        lambda data: actions.create_endpoint(data["url"], data["events"], description=data["description"]),
+        actions.WebhookError,
+        field=_field_of,
+    )
+    if done:
+        messages.success(request, _("The endpoint is added and receives events from now on."))
+        return _shown_once(_list(request, EndpointForm(), secret=created.secret, status=201))
     return _list(request, form, status=422)
 
 
@@ -120,17 +117,16 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _detail(request, endpoint)
     form = EditEndpointForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.update_endpoint(
-                endpoint, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
-            )
-        except actions.WebhookError as exc:
-            _refuse(form, exc)
-            endpoint.refresh_from_db()
-        else:
-            messages.success(request, _("The endpoint is saved."))
-            return redirect("settings:webhook", pk=endpoint.pk)
+    done, _saved = submit(
+        form,
+        lambda data: actions.update_endpoint(endpoint, url=data["url"], events=data["events"]),
+        actions.WebhookError,
+        field=_field_of,
+    )
+    if done:
+        messages.success(request, _("The endpoint is saved."))
+        return redirect("settings:webhook", pk=endpoint.pk)
+    endpoint.refresh_from_db()  # a refused change leaves nothing half-applied on the page
     return _detail(request, endpoint, form, status=422)
 
 

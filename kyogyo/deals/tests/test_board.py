@@ -283,6 +283,8 @@ def test_saving_the_deal_page(people, deal_in):
         people.fs_rep2,
         "Demo on Friday",
     )
+    history = client.get(f"/deals/{deal.pk}/").content.decode()  # who changed what, through the app
+    assert "History" in history and "Renamed" in history and "2000000" in history and "web app" in history
     bad = client.post(f"/deals/{deal.pk}/", {**form, "amount": "-1", "name": "", "version": saved.version})
     assert bad.status_code == 200
     assert bad.content.decode().count('class="field invalid"') == 2

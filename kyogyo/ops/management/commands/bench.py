@@ -31,7 +31,8 @@ class Command(BaseCommand):
         "`bench pages` times every main page of the web app through a real server on the configured "
         "database (p50/p95/max per page, and the first request, which works out the reports a page "
         "shows: once per snapshot generation). `bench load` runs --users concurrent signed-in users reading "
-        "pages and the API against a local server, then bursts at the API and sign-in rate limits "
+        "pages and the API against a local server (each pausing about --think seconds between "
+        "clicks), then bursts at the API and sign-in rate limits "
         "(let through vs stated). `bench analytics` times the cohort "
         "waterfall by month × segment over snapshots of --people sizes (synthesised in DuckDB with "
         "the demo's shape; the real snapshot too with --refresh) beside plain pandas, and with "
@@ -102,6 +103,13 @@ class Command(BaseCommand):
             "--max-requests", type=int, default=20_000, help="stop the read load after this many requests"
         )
         load.add_argument("--threads", type=int, default=16, help="server worker threads (default 16)")
+        load.add_argument(
+            "--think",
+            type=float,
+            default=2.0,
+            help="mean seconds a user pauses between two clicks (uniform from half to one and a half "
+            "times it; default 2; 0 sends back to back, a stress test rather than users)",
+        )
         load.add_argument("--format", choices=["text", "json"], default="text")
         importing = sub.add_parser("import", help="contacts CSV import, on scratch databases")
         importing.add_argument(
@@ -231,14 +239,16 @@ class Command(BaseCommand):
                 seconds=options["seconds"],
                 max_requests=options["max_requests"],
                 threads=options["threads"],
+                think=options["think"],
             )
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if options["format"] == "json":
             self.stdout.write(json.dumps(figures.as_dict(), indent=2))
             return
         self.stdout.write(
-            f"{figures.users} users, {figures.requests:,} reads ({figures.seconds:.0f} s in all)"
+            f"{figures.users} users pausing {figures.think_seconds:g} s on average between clicks, "
+            f"{figures.requests:,} reads ({figures.reads_per_second:.1f}/s; {figures.seconds:.0f} s in all)"
         )
         for r in figures.reads:
             self.stdout.write(
