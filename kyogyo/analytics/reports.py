@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,13 @@ from kyogyo.analytics.spec import Spec, SpecError, parse_period
 
 # Options only the command line has: where the output goes and how it looks.
 OUTPUT_OPTIONS = frozenset({"format", "output", "refresh", "help"})
+
+# Reports that read operational tables besides the snapshot (the rules being backtested,
+# saved plans): computed on every run. Every other report is a function of the snapshot
+# generation, the analytics settings, "now" and its spec alone, so its result is kept with
+# the generation (``cached_result``).
+LIVE_REPORTS = frozenset({"backtest", "plan-actual"})
+PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 def date_argument(text: str) -> dt.date:
@@ -170,7 +178,43 @@ def run(
     extra = module.options(options) if hasattr(module, "options") else {}
     spec = spec_from(options, extra)
     found = context(options.get("as_of"), refresh=refresh, say=say)
-    return module, module.compute(found, spec).as_dict()
+    if name in LIVE_REPORTS:
+        return module, module.compute(found, spec).as_dict()
+    return module, cached_result(name, module, found, spec)
+
+
+def cached_result(name: str, module: ModuleType, found: Context, spec: Spec) -> dict[str, Any]:
+    """Report ``name``'s result, computed once per snapshot generation for the same spec
+    (window, slices, filters, its own options), "now" and analytics settings: a refresh makes
+    a new generation, which starts with nothing remembered. Each caller gets its own copy,
+    with the snapshot's age as of now."""
+    key = ("report", name, _frozen(spec.__dict__), found.as_of, _settings_key(found))
+    try:
+        hash(key)
+    except TypeError:  # an option of a kind no spec has today: not worth remembering
+        return module.compute(found, spec).as_dict()
+    # kept pickled: a compact size to bound the memo by, and each caller unpickles its own copy
+    kept = found.snapshot.memo(key, lambda: pickle.dumps(module.compute(found, spec).as_dict(), PROTOCOL))
+    data = pickle.loads(kept)  # our own bytes, never from outside
+    if "snapshot" in data:
+        data["snapshot"] = found.freshness()
+    return data
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable, order-independent form of a spec's values (dicts and lists inside)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_frozen(v) for v in value]
+        return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)
+    return value
+
+
+def _settings_key(found: Context) -> tuple[Any, ...]:
+    """Every analytics setting the metrics may read (edges, signals, fiscal year, …)."""
+    chosen = found.settings
+    return tuple((f.attname, repr(getattr(chosen, f.attname))) for f in chosen._meta.concrete_fields)
 
 
 def context(

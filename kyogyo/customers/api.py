@@ -36,7 +36,7 @@ from kyogyo.api.params import (
 from kyogyo.customers import actions
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
-from kyogyo.journey.models import ReasonCode, Transition
+from kyogyo.journey.models import ReasonCode, Stage, Transition
 from kyogyo.org import access
 from kyogyo.org.models import User
 
@@ -341,7 +341,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters], page: Qu
     if filters.external_id is not None:
         queryset = queryset.filter(external_id=filters.external_id)
     if filters.stage:
-        queryset = queryset.filter(milestone__current_stage__key=filters.stage)
+        queryset = queryset.filter(milestone__current_stage__in=Stage.ids_where(key=filters.stage))
     return paginate(queryset, page, contact_out)
 
 

@@ -18,13 +18,14 @@ from kyogyo.customers import actions
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import rulebook
 from kyogyo.journey.actions import CLASSES, classification_of
-from kyogyo.journey.models import ReasonCode
+from kyogyo.journey.models import ReasonCode, Stage
 from kyogyo.org import access
 from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 from kyogyo.web import bulk, lists
 from kyogyo.web.choices import (
     by_owner,
+    by_stage,
     describe_owner,
     owner_choices,
     read_owner,
@@ -45,7 +46,7 @@ def classification_choices() -> list[tuple[str, str]]:
 def by_classification(rows: QuerySet[Contact], verdict: str) -> QuerySet[Contact]:
     stages = rulebook.load_stage_model()
     keys = [key for key in stages.stages if classification_of(key, stages) == verdict]
-    return rows.filter(milestone__current_stage__key__in=keys)
+    return rows.filter(milestone__current_stage__in=Stage.ids_where(key__in=keys))
 
 
 # --- people -------------------------------------------------------------------------------
@@ -54,14 +55,15 @@ PEOPLE = lists.ListSpec(
     "people",
     (
         lists.search_filter(_("Name or email starts with"), lists.person_match),
-        lists.Filter(
-            "stage", _("Stage"), lists.equals("milestone__current_stage__key"), choices=stage_choices
-        ),
+        lists.Filter("stage", _("Stage"), by_stage("milestone__current_stage"), choices=stage_choices),
         lists.Filter(
             "classification", _("Classification"), by_classification, choices=classification_choices
         ),
         lists.Filter(
-            "team", _("Team"), lists.equals("milestone__current_stage__team__key"), choices=team_choices
+            "team",
+            _("Team"),
+            by_stage("milestone__current_stage", "team__key"),
+            choices=team_choices,
         ),
         lists.Filter("owner", _("Owner"), by_owner("owner"), choices=owner_choices, translate_choices=False),
         lists.Filter("source", _("Source"), lists.equals("source"), kind="text"),

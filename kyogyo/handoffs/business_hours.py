@@ -110,17 +110,56 @@ class WorkingCalendar:
         if end < start:
             return -self.business_hours_between(end, start)
         utc_start, utc_end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-        total = dt.timedelta(0)
-        day = start.astimezone(self.zone).date()
+        first_day = start.astimezone(self.zone).date()
         last_day = end.astimezone(self.zone).date()
-        while day <= last_day:
-            if self.is_working_day(day):
-                opens, closes = self._window(day)
-                begin, finish = max(opens, utc_start), min(closes, utc_end)
-                if finish > begin:
-                    total += finish - begin
-            day += dt.timedelta(days=1)
-        return total.total_seconds() / 3600
+        total = self._hours_on(first_day, utc_start, utc_end)
+        if last_day > first_day:
+            total += self._hours_on(last_day, utc_start, utc_end)
+        # the days in between are worked whole: summed by year, not walked day by day (a
+        # list of handoffs overdue for two years would walk 700 days per row)
+        between = last_day.toordinal() - first_day.toordinal() - 1
+        if between > 0:
+            total += _working_seconds(self, first_day + dt.timedelta(days=1), between)
+        return total / 3600
+
+    def _hours_on(self, day: dt.date, utc_start: dt.datetime, utc_end: dt.datetime) -> float:
+        """Seconds of ``day``'s working window inside [utc_start, utc_end]."""
+        if not self.is_working_day(day):
+            return 0.0
+        opens, closes = self._window(day)
+        begin, finish = max(opens, utc_start), min(closes, utc_end)
+        return max(0.0, (finish - begin).total_seconds())
+
+    def _day_seconds(self, day: dt.date) -> float:
+        """The length of ``day``'s whole working window (0 on a day off)."""
+        if not self.is_working_day(day):
+            return 0.0
+        opens, closes = self._window(day)
+        return (closes - opens).total_seconds()
+
+
+@lru_cache(maxsize=64)
+def _year_prefix(calendar: WorkingCalendar, year: int) -> tuple[float, ...]:
+    """Working seconds of ``year``'s days before each day: entry i is the sum over its first
+    i days (so the last entry is the year's total). One year per calendar is worked out once."""
+    day = dt.date(year, 1, 1)
+    sums = [0.0]
+    while day.year == year:
+        sums.append(sums[-1] + calendar._day_seconds(day))
+        day += dt.timedelta(days=1)
+    return tuple(sums)
+
+
+def _working_seconds(calendar: WorkingCalendar, first: dt.date, days: int) -> float:
+    """Working seconds of the whole days ``first`` … ``first + days - 1``."""
+    last = first + dt.timedelta(days=days - 1)
+    total = 0.0
+    for year in range(first.year, last.year + 1):
+        sums = _year_prefix(calendar, year)
+        begin = (first - dt.date(year, 1, 1)).days if year == first.year else 0
+        end = (last - dt.date(year, 1, 1)).days + 1 if year == last.year else len(sums) - 1
+        total += sums[end] - sums[begin]
+    return total
 
 
 def _require_aware(moment: dt.datetime, name: str) -> None:

@@ -26,7 +26,7 @@ from kyogyo.org import access
 from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 from kyogyo.web import bulk, lists
-from kyogyo.web.choices import by_owner, owner_choices, team_choices, user_label
+from kyogyo.web.choices import by_owner, by_stage, owner_choices, team_choices, user_label
 from kyogyo.web.exporting import export_response
 from kyogyo.web.listpage import check_reader, render_list
 from kyogyo.web.templatetags.web import local_name, person
@@ -54,7 +54,7 @@ HANDOFFS = lists.ListSpec(
     "handoffs",
     (
         lists.Filter("status", _("Status"), by_status, choices=status_choices),
-        lists.Filter("stage", _("Stage"), lists.equals("stage__key"), choices=handoff_stage_choices),
+        lists.Filter("stage", _("Stage"), by_stage("stage"), choices=handoff_stage_choices),
         lists.Filter("team", _("To team"), lists.equals("to_team__key"), choices=team_choices),
         lists.Filter("from_team", _("From team"), lists.equals("from_team__key"), choices=team_choices),
         lists.Filter(

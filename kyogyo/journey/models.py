@@ -86,6 +86,14 @@ class Stage(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def ids_where(cls, **lookup: object) -> list[int]:
+        """The ids of the stages matching ``lookup`` (``key="mql"``, ``team__key=…``), to filter
+        a large table by its stage column rather than through a join on the key: with the id
+        PostgreSQL knows each stage's share from its statistics. Joined on the key it guessed a
+        fourteenth of 1,000,000 people in MQL where one was, and read everyone to find them."""
+        return list(cls.objects.filter(**lookup).values_list("id", flat=True))
+
     def clean(self) -> None:
         if self.hands_to_id and not self.accept_to_id:
             raise ValidationError({"accept_to": _("A handoff stage needs the stage to move to on accept.")})

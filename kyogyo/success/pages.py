@@ -104,6 +104,10 @@ def upcoming_renewals(days: int, owner: Any = None) -> list[renewals.Renewal]:
     return renewals.upcoming(renewals.active_subscriptions(owner), today(), days)
 
 
+def soonest_renewals(days: int, limit: int) -> list[renewals.Renewal]:
+    return renewals.soonest(today(), days, limit)
+
+
 def handbacks(subscription: Subscription) -> list[ExpansionHandback]:
     """The subscription's expansions handed back, newest first, with their handoff and deal."""
     return list(

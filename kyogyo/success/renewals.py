@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,11 +29,15 @@ def months_later(day: dt.date, months: int) -> dt.date:
 
 def next_renewal(subscription: Subscription, on_or_after: dt.date) -> dt.date:
     """The first end of a billing term on or after ``on_or_after`` (never the start day itself)."""
-    start = subscription.starts_on
-    if subscription.billing_period == Subscription.BillingPeriod.WEEKLY:
+    return renewal_after(subscription.starts_on, subscription.billing_period, on_or_after)
+
+
+def renewal_after(start: dt.date, billing_period: str, on_or_after: dt.date) -> dt.date:
+    """``next_renewal`` from a subscription's start and billing period alone."""
+    if billing_period == Subscription.BillingPeriod.WEEKLY:
         weeks = max(1, -(-(on_or_after - start).days // 7))
         return start + dt.timedelta(weeks=weeks)
-    months = TERM_MONTHS.get(subscription.billing_period, 1)
+    months = TERM_MONTHS.get(billing_period, 1)
     terms = max(1, ((on_or_after.year - start.year) * 12 + on_or_after.month - start.month) // months)
     day = months_later(start, terms * months)
     while day < on_or_after:
@@ -63,6 +68,19 @@ def upcoming(
     until = today + dt.timedelta(days=days)
     found = [Renewal(next_renewal(s, today), s) for s in subscriptions]
     return sorted((r for r in found if r.on <= until), key=lambda r: (r.on, r.subscription.pk))
+
+
+def soonest(today: dt.date, days: int, limit: int) -> list[Renewal]:
+    """The first ``limit`` of ``upcoming(active_subscriptions(), today, days)`` — the same
+    renewals in the same order — without making every active subscription a model instance
+    (at 23,000 of them that took a second): each one's next renewal is worked out from its
+    start and billing period, and only the chosen ones are read whole."""
+    until = today + dt.timedelta(days=days)
+    terms = active_subscriptions().values_list("id", "starts_on", "billing_period")
+    dates = [(on, pk) for pk, start, period in terms if (on := renewal_after(start, period, today)) <= until]
+    chosen = heapq.nsmallest(limit, dates)
+    found = Subscription.objects.select_related("account").in_bulk([pk for _, pk in chosen])
+    return [Renewal(on, found[pk]) for on, pk in chosen if pk in found]
 
 
 def week_start(day: dt.date) -> dt.date:

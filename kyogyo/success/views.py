@@ -64,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
             window_url=figures.movements_url(None, saas.total["from"], saas.total["to"]) if saas else "",
             health=health,
             risk=pages.with_subscriptions(health["accounts"]),
-            renewals=pages.upcoming_renewals(renewals.DEFAULT_DAYS)[: pages.RENEWAL_PREVIEW],
+            renewals=pages.soonest_renewals(renewals.DEFAULT_DAYS, pages.RENEWAL_PREVIEW),
             nps=numbers.nps(),
             answers=filtered_nps(NpsFilterForm({}))[: pages.NPS_PREVIEW],
         )

@@ -38,6 +38,16 @@ def owner_choices() -> list[tuple[str, str]]:
     return [(NO_OWNER, gettext("Nobody")), *((str(u.pk), user_label(u)) for u in assignable_users())]
 
 
+def by_stage(path: str, lookup: str = "key") -> Any:
+    """A filter on a stage field by the stage's key (``lookup="team__key"``: by its team's),
+    through the matching stages' ids (see ``Stage.ids_where``)."""
+
+    def apply(rows: QuerySet[Any], value: str) -> QuerySet[Any]:
+        return rows.filter(**{f"{path}__in": Stage.ids_where(**{lookup: value})})
+
+    return apply
+
+
 def by_owner(path: str) -> Any:
     """A filter on an owner field: a user's id, or "none" for records nobody owns."""
 

@@ -17,7 +17,9 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,11 @@ import duckdb
 from django.conf import settings
 
 MANIFEST = "manifest.json"
+# What a generation remembers (report results, measured percentiles) is bounded: the least
+# recently used entries are dropped beyond this many, or beyond this many bytes of kept
+# ``bytes`` values (report results are kept pickled). Only two generations are kept open.
+MEMO_ENTRIES = 256
+MEMO_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -118,8 +125,13 @@ class Snapshot:
     def __init__(self, manifest: Manifest, connection: duckdb.DuckDBPyConnection):
         self.manifest = manifest
         self._connection = connection
-        self._memo: dict[Any, Any] = {}
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
+        self._memo_bytes = 0
+        self._pending: dict[Any, Future] = {}
         self._memo_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._connection.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._connection.cursor()
@@ -142,11 +154,43 @@ class Snapshot:
 
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()`` once per generation: a generation never changes, so what is derived
-        from it alone (e.g. measured percentiles) can be kept while it is open."""
+        from it alone (report results, measured percentiles) can be kept while it is open.
+        At most ``MEMO_ENTRIES`` values and ``MEMO_BYTES`` of ``bytes`` values are kept, the
+        least recently used dropped first.
+
+        ``compute`` runs outside the lock, so one slow report never holds up the others; a
+        thread asking what another is computing waits for that answer (or its error) instead
+        of computing it again — after a refresh, many readers of one page cost one computation."""
         with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = compute()
-            return self._memo[key]
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+            pending = self._pending.get(key)
+            computing = pending is None
+            if pending is None:
+                pending = self._pending[key] = Future()
+        if not computing:
+            return pending.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._memo_lock:
+                self._pending.pop(key, None)
+            pending.set_exception(exc)
+            raise
+        with self._memo_lock:
+            self._forget(key)
+            self._memo[key] = value
+            self._memo_bytes += _size(value)
+            while len(self._memo) > 1 and (len(self._memo) > MEMO_ENTRIES or self._memo_bytes > MEMO_BYTES):
+                self._forget(next(iter(self._memo)))
+            self._pending.pop(key, None)
+        pending.set_result(value)
+        return value
+
+    def _forget(self, key: Any) -> None:
+        if key in self._memo:
+            self._memo_bytes -= _size(self._memo.pop(key))
 
     @property
     def time_zone(self) -> str:
@@ -162,6 +206,10 @@ class Snapshot:
         }
 
 
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, bytes) else 0
+
+
 _cache_lock = threading.Lock()
 _cache: dict[Path, Snapshot] = {}
 
@@ -175,8 +223,12 @@ def open_current(directory: Path | None = None) -> Snapshot | None:
     path = directory / manifest.file
     with _cache_lock:
         cached = _cache.get(path)
-        if cached is not None:
+        # the same file name with another manifest is another generation (a rebuild after the
+        # directory was emptied starts again at 1): never answer from the old one's memo
+        if cached is not None and cached.manifest == manifest:
             return cached
+        if cached is not None:  # its file was replaced: DuckDB would hand back the old database
+            _cache.pop(path).close()
         try:
             connection = duckdb.connect(str(path), read_only=True)
         except duckdb.IOException as exc:

@@ -349,3 +349,42 @@ def test_between_is_antisymmetric_and_additive(
     bc = calendar.business_hours_between(b, c)
     assert ab + bc == pytest.approx(ac, abs=1e-6)
     assert abs(ab) <= abs((utc(b) - utc(a)).total_seconds()) / 3600 + 1e-9
+
+
+def walked_hours(calendar: WorkingCalendar, start: dt.datetime, end: dt.datetime) -> float:
+    """The reference: every day from start to end walked, its window clipped to the span."""
+    total = dt.timedelta(0)
+    day, last = start.astimezone(calendar.zone).date(), end.astimezone(calendar.zone).date()
+    while day <= last:
+        if calendar.is_working_day(day):
+            zone = calendar.zone
+            opens = dt.datetime.combine(day, calendar.day_start, tzinfo=zone).astimezone(dt.UTC)
+            closes = dt.datetime.combine(day, calendar.day_end, tzinfo=zone).astimezone(dt.UTC)
+            begin, finish = max(opens, utc(start)), min(closes, utc(end))
+            total += max(dt.timedelta(0), finish - begin)
+        day += dt.timedelta(days=1)
+    return total.total_seconds() / 3600
+
+
+long_spans = st.datetimes(
+    min_value=dt.datetime(2023, 1, 1),  # noqa: DTZ001
+    max_value=dt.datetime(2028, 12, 31),  # noqa: DTZ001
+    timezones=st.sampled_from([JST, dt.UTC, NEW_YORK]),
+)
+
+
+@PROPERTY_SETTINGS
+@given(calendar=calendars, a=long_spans, b=long_spans)
+def test_between_over_years_is_the_day_by_day_sum(
+    calendar: WorkingCalendar, a: dt.datetime, b: dt.datetime
+) -> None:
+    start, end = sorted((a, b), key=utc)
+    assert calendar.business_hours_between(start, end) == pytest.approx(
+        walked_hours(calendar, start, end), abs=1e-6
+    )
+
+
+def test_between_over_two_years_counts_every_working_day() -> None:
+    # 2024: 262 weekdays, 14 of them public holidays; 2025: 261 and 15. The ends fall on
+    # days off (2023-12-31 is a Sunday, 2026-01-01 a holiday): 248 + 246 days of 9 hours
+    assert CAL.business_hours_between(jst(2023, 12, 31, 12), jst(2026, 1, 1, 12)) == (248 + 246) * 9
