@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kyogyo.web.middleware.PersonalPreferencesMiddleware",
+    "kyogyo.web.middleware.RestrictedFieldsMiddleware",
     "kyogyo.audit.middleware.RequestOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -13,6 +13,7 @@ from django.db.models.functions import Cast
 
 from kyogyo.audit import registry
 from kyogyo.audit.models import Change
+from kyogyo.org.restricted import Policy, masked_value
 
 ERASED = "[erased]"
 
@@ -42,9 +43,12 @@ def label_of(model: type[models.Model]) -> str:
     return f"{model._meta.app_label}.{model._meta.model_name}"
 
 
-def history_for(record: models.Model, *, before_id: int | None = None, limit: int = 50) -> list[Entry]:
+def history_for(
+    record: models.Model, *, before_id: int | None = None, limit: int = 50, policy: Policy | None = None
+) -> list[Entry]:
     """The record's changes, newest first (``before_id`` pages further back); three
-    queries whatever the length: the changes, their users."""
+    queries whatever the length: the changes, their users. With the reader's ``policy``,
+    the values of fields they may not see on this record are masked, past ones too."""
     rows = Change.objects.filter(model=label_of(type(record)), object_id=str(record.pk))
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
@@ -63,13 +67,20 @@ def history_for(record: models.Model, *, before_id: int | None = None, limit: in
             label=change.label,
             actor=users.get(change.actor_id) if change.actor_id is not None else None,
             fields=[
-                FieldChange(name, verbose.get(name, name), *change.changes[name])
+                _shown(policy, record, FieldChange(name, verbose.get(name, name), *change.changes[name]))
                 for name in sorted(change.changes, key=lambda n: order.index(n) if n in order else len(order))
             ],
             redacted=change.redacted,
         )
         for change in changes
     ]
+
+
+def _shown(policy: Policy | None, record: models.Model, change: FieldChange) -> FieldChange:
+    if policy is None or policy.may_see(record, change.name):
+        return change
+    hidden = masked_value()
+    return FieldChange(change.name, change.label, hidden, hidden)
 
 
 def redact(model: type[models.Model], object_ids: Iterable[Any], fields: Iterable[str] | None = None) -> int:

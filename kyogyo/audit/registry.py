@@ -50,6 +50,7 @@ TRACKED = (
     Tracked("journey.checklisttick"),
     Tracked("marketing.campaign"),
     Tracked("org.team"),
+    Tracked("org.restrictedfield"),
     Tracked("org.user", skip=frozenset({"last_login"}), masked=frozenset({"password"})),
     Tracked("scoring.scoringsettings"),
     Tracked("scoring.fitrule"),

@@ -37,7 +37,7 @@ from kyogyo.customers import actions
 from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import actions as journey_actions
 from kyogyo.journey.models import ReasonCode, Stage, Transition
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import User
 
 accounts = Router(tags=["accounts"])
@@ -52,14 +52,18 @@ AccountKind = Annotated[Account.Kind, inline_choices(Account.Kind)]
 class AccountOut(Schema):
     id: int
     name: str
-    domain: str
-    industry: str
+    domain: str | None
+    industry: str | None
     employee_count: int | None
     country: str
-    segment: str
+    segment: str | None
     kind: AccountKind
     external_id: str | None
     created_at: dt.datetime
+    restricted: list[str] = Field(
+        default_factory=list,
+        description="fields withheld from you (restricted, docs/privacy.md): their value is null",
+    )
 
 
 class AccountPatch(Input):
@@ -89,12 +93,12 @@ class ContactOut(Schema):
     id: int
     account_id: int | None
     email: str | None
-    first_name: str
-    last_name: str
-    title: str
-    phone: str
+    first_name: str | None
+    last_name: str | None
+    title: str | None
+    phone: str | None
     consent: Contact.Consent
-    source: str
+    source: str | None
     owner: str | None = Field(..., description="username of the owner")
     fit_score: int
     engagement_score: float
@@ -103,6 +107,10 @@ class ContactOut(Schema):
     created_at: dt.datetime
     stage: str | None = Field(..., description="current journey stage (key)")
     stage_since: dt.datetime | None
+    restricted: list[str] = Field(
+        default_factory=list,
+        description="fields withheld from you (restricted, docs/privacy.md): their value is null",
+    )
 
 
 class ContactPatch(Input):
@@ -161,13 +169,23 @@ class TransitionOut(Schema):
 # --- serialising --------------------------------------------------------------------------
 
 
-def account_out(account: Account) -> AccountOut:
-    return AccountOut.model_validate(account, from_attributes=True)
+def account_out(account: Account, user: User) -> AccountOut:
+    """The company as ``user`` may see it: restricted values null, named under ``restricted``."""
+    values = {name: getattr(account, name) for name in AccountOut.model_fields if name != "restricted"}
+    values["id"] = account.pk
+    shown, hidden = restricted.policy(user).mask_values(account, values)
+    return AccountOut(**shown, restricted=hidden)
 
 
-def contact_out(contact: Contact) -> ContactOut:
+def contact_out(contact: Contact, user: User) -> ContactOut:
+    """The person as ``user`` may see them: restricted values null, named under ``restricted``."""
+    values, hidden = restricted.policy(user).mask_values(contact, _contact_values_out(contact))
+    return ContactOut(**values, restricted=hidden)
+
+
+def _contact_values_out(contact: Contact) -> dict[str, Any]:
     milestone = getattr(contact, "milestone", None)
-    return ContactOut(
+    return dict(
         id=contact.pk,
         account_id=contact.account_id,
         email=contact.email,
@@ -237,6 +255,12 @@ def get_contact(user: User, pk: int, *, lock: bool = False) -> Contact:
     return found
 
 
+def _matching(user: User, rows: QuerySet[Any], field: str) -> QuerySet[Any]:
+    """The rows a filter on ``field`` may match: none where the value is hidden from ``user``."""
+    rows, visible = restricted.policy(user).visible_rows(rows, [field])
+    return rows if visible else rows.none()
+
+
 def _reference(model: Any, pk: int | None, what: str, user: User) -> Any:
     if pk is None:
         return None
@@ -274,15 +298,16 @@ def _reason(key: str | None) -> ReasonCode | None:
 
 @accounts.get("", response={200: page_of(AccountOut), **errors()}, summary="List companies")
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters], page: Query[PageParams]):
-    if not access.can_read_records(user_of(request)):
+    user = user_of(request)
+    if not access.can_read_records(user):
         raise forbidden("only members of a team can read the customer record")
-    queryset = readable_accounts(user_of(request))
+    queryset = readable_accounts(user)
     if filters.name:
         queryset = queryset.filter(name__icontains=filters.name)
     for field in ("domain", "segment", "kind", "external_id"):
         if getattr(filters, field) is not None:
-            queryset = queryset.filter(**{field: getattr(filters, field)})
-    return paginate(queryset, page, account_out)
+            queryset = _matching(user, queryset, field).filter(**{field: getattr(filters, field)})
+    return paginate(queryset, page, lambda account: account_out(account, user))
 
 
 @accounts.post("", response={201: AccountOut, **errors(409)}, summary="Create a company")
@@ -291,7 +316,7 @@ def create_account(request: HttpRequest, payload: AccountIn, response: HttpRespo
         raise forbidden("only members of a team can create companies")
     values = payload.model_dump(exclude_unset=True)
     account = actions.create_account(**values)
-    shown = account_out(account)
+    shown = account_out(account, user_of(request))
     set_etag(response, shown)
     response["Location"] = f"/api/accounts/{account.pk}"
     return Status(201, shown)
@@ -299,7 +324,7 @@ def create_account(request: HttpRequest, payload: AccountIn, response: HttpRespo
 
 @accounts.get("/{int:account_id}", response={200: AccountOut, **errors(404)}, summary="One company")
 def get_account_view(request: HttpRequest, account_id: RecordId, response: HttpResponse):
-    shown = account_out(get_account(user_of(request), account_id))
+    shown = account_out(get_account(user_of(request), account_id), user_of(request))
     set_etag(response, shown)
     return shown
 
@@ -313,12 +338,12 @@ def update_account(request: HttpRequest, account_id: RecordId, payload: AccountP
         account = get_account(user, account_id, lock=True)
         if not access.can_edit_account(user, account):
             raise forbidden("you may not change this company")
-        check_if_match(request, account_out(account))
+        check_if_match(request, account_out(account, user))
         values = payload.model_dump(exclude_unset=True)
         if "name" in values and values["name"] is None:
             values.pop("name")
         account = actions.update_account(account, **values)
-    shown = account_out(account)
+    shown = account_out(account, user)
     set_etag(response, shown)
     return shown
 
@@ -333,16 +358,16 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters], page: Qu
         raise forbidden("only members of a team can read the customer record")
     queryset = readable_contacts(user)
     if filters.email:
-        queryset = queryset.filter(email=filters.email.strip().lower())
+        queryset = _matching(user, queryset, "email").filter(email=filters.email.strip().lower())
     if filters.account_id is not None:
         queryset = queryset.filter(account_id=filters.account_id)
     if filters.owner_id is not None:
         queryset = queryset.filter(owner_id=filters.owner_id)
     if filters.external_id is not None:
-        queryset = queryset.filter(external_id=filters.external_id)
+        queryset = _matching(user, queryset, "external_id").filter(external_id=filters.external_id)
     if filters.stage:
         queryset = queryset.filter(milestone__current_stage__in=Stage.ids_where(key=filters.stage))
-    return paginate(queryset, page, contact_out)
+    return paginate(queryset, page, lambda contact: contact_out(contact, user))
 
 
 @contacts.post(
@@ -353,7 +378,7 @@ def create_contact(request: HttpRequest, payload: ContactIn, response: HttpRespo
     if not access.can_create_records(user):
         raise forbidden("only members of a team can create people")
     contact = actions.create_contact(actor=user, **_contact_values(payload, user))
-    shown = contact_out(readable_contacts(user).get(pk=contact.pk))
+    shown = contact_out(readable_contacts(user).get(pk=contact.pk), user)
     set_etag(response, shown)
     response["Location"] = f"/api/contacts/{contact.pk}"
     return Status(201, shown)
@@ -361,7 +386,7 @@ def create_contact(request: HttpRequest, payload: ContactIn, response: HttpRespo
 
 @contacts.get("/{int:contact_id}", response={200: ContactOut, **errors(404)}, summary="One person")
 def get_contact_view(request: HttpRequest, contact_id: RecordId, response: HttpResponse):
-    shown = contact_out(get_contact(user_of(request), contact_id))
+    shown = contact_out(get_contact(user_of(request), contact_id), user_of(request))
     set_etag(response, shown)
     return shown
 
@@ -377,9 +402,9 @@ def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactP
             raise forbidden(
                 "only the team that owns this person's stage, their owner or a manager may change them"
             )
-        check_if_match(request, contact_out(contact))
+        check_if_match(request, contact_out(contact, user))
         actions.update_contact(contact, **_contact_values(payload, user))
-    shown = contact_out(readable_contacts(user).get(pk=contact_id))
+    shown = contact_out(readable_contacts(user).get(pk=contact_id), user)
     set_etag(response, shown)
     return shown
 

@@ -3,6 +3,7 @@ bulk actions (assign an owner, classify, export) and the export of the filtered 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from kyogyo.customers.models import Account, Contact
 from kyogyo.journey import rulebook
 from kyogyo.journey.actions import CLASSES, classification_of
 from kyogyo.journey.models import ReasonCode, Stage
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 from kyogyo.web import bulk, lists
@@ -54,7 +55,7 @@ def by_classification(rows: QuerySet[Contact], verdict: str) -> QuerySet[Contact
 PEOPLE = lists.ListSpec(
     "people",
     (
-        lists.search_filter(_("Name or email starts with"), lists.person_match),
+        lists.search_filter(_("Name or email starts with"), lists.person_match, lists.PERSON_COLUMNS),
         lists.Filter("stage", _("Stage"), by_stage("milestone__current_stage"), choices=stage_choices),
         lists.Filter(
             "classification", _("Classification"), by_classification, choices=classification_choices
@@ -103,8 +104,9 @@ def contacts(request: HttpRequest) -> HttpResponse:
 @require_safe
 def contacts_export(request: HttpRequest) -> HttpResponseBase:
     check_reader(request.user)  # type: ignore[arg-type]
-    state = lists.read(PEOPLE, request.GET, Contact.objects.all())
-    return export_response("contacts", state.rows, request.GET.get("format", "csv"))
+    policy = restricted.policy(request.user)  # type: ignore[arg-type]
+    state = lists.read(PEOPLE, request.GET, Contact.objects.all(), policy)
+    return export_response("contacts", state.rows, request.GET.get("format", "csv"), policy)
 
 
 def disqualify_reasons() -> list[ReasonCode]:
@@ -171,7 +173,12 @@ def contacts_bulk(request: HttpRequest) -> HttpResponseBase:
         rows=people_rows(),
         name_of=person,
         list_url=reverse("customers:contacts"),
-        export=lambda rows, fmt: export_response("contacts", rows.order_by("id"), fmt),
+        export=lambda rows, fmt: export_response(
+            "contacts",
+            rows.order_by("id"),
+            fmt,
+            restricted.policy(request.user),  # type: ignore[arg-type]
+        ),
     )
 
 
@@ -182,15 +189,19 @@ def kind_choices() -> list[tuple[str, str]]:
     return [(str(value), str(label)) for value, label in Account.Kind.choices]
 
 
-def company_match(rows: QuerySet[Account], text: str) -> QuerySet[Account]:
-    columns = ("name", "domain")
+COMPANY_COLUMNS = ("name", "domain")
+
+
+def company_match(
+    rows: QuerySet[Account], text: str, columns: Sequence[str] = COMPANY_COLUMNS
+) -> QuerySet[Account]:
     return lists.with_lower(rows, columns).filter(lists.prefix_match(columns, text))
 
 
 COMPANIES = lists.ListSpec(
     "companies",
     (
-        lists.search_filter(_("Name or domain starts with"), company_match),
+        lists.search_filter(_("Name or domain starts with"), company_match, COMPANY_COLUMNS),
         lists.Filter("kind", _("Kind"), lists.equals("kind"), choices=kind_choices),
         lists.Filter("segment", _("Segment"), lists.equals("segment"), kind="text"),
         lists.Filter("industry", _("Industry"), lists.equals("industry"), kind="text"),
@@ -215,5 +226,6 @@ def accounts(request: HttpRequest) -> HttpResponse:
 @require_safe
 def accounts_export(request: HttpRequest) -> HttpResponseBase:
     check_reader(request.user)  # type: ignore[arg-type]
-    state = lists.read(COMPANIES, request.GET, Account.objects.all())
-    return export_response("accounts", state.rows, request.GET.get("format", "csv"))
+    policy = restricted.policy(request.user)  # type: ignore[arg-type]
+    state = lists.read(COMPANIES, request.GET, Account.objects.all(), policy)
+    return export_response("accounts", state.rows, request.GET.get("format", "csv"), policy)

@@ -18,7 +18,7 @@ from kyogyo.handoffs.models import Handoff
 from kyogyo.handoffs.queues import QueueItem, with_countdown
 from kyogyo.journey import explain, next_steps, playbook
 from kyogyo.journey.models import ReasonCode, Stage
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import User
 from kyogyo.success.forms import start_for
 from kyogyo.success.models import Subscription
@@ -85,8 +85,9 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
     can_change = access.can_change_contact(user, contact)
     classifying = stage is not None and (stage.is_entry or stage.category == Stage.Category.RECYCLE)
     moves = moves_from(stage) if can_change and not classifying else []
+    shown = restricted.policy(user)
     return {
-        "contact": contact,
+        "contact": shown.mask(contact),
         "why": why,
         "scores": explain.scores(contact),
         "handoff": handoff,
@@ -100,23 +101,24 @@ def contact_page(contact: Contact, user: User, cursor: str | None) -> dict[str, 
         "moves": moves,
         "can_qualify": any(s.key == QUALIFIED_STAGE for s in moves),
         "disqualify_reasons": disqualify_reasons() if can_change else [],
-        "timeline": timeline.page_of(timeline.contact_sources(contact), cursor),
-        "history": history.history_for(contact, limit=HISTORY_SHOWN),
+        "timeline": timeline.masked(shown, timeline.page_of(timeline.contact_sources(contact), cursor)),
+        "history": history.history_for(contact, limit=HISTORY_SHOWN, policy=shown),
         "start": start_for(user, contact=contact),
     }
 
 
 def account_page(account: Account, user: User, cursor: str | None) -> dict[str, Any]:
-    people = list(
+    shown = restricted.policy(user)
+    people = shown.mask_all(
         Contact.objects.filter(account=account)
         .select_related("milestone__current_stage", "owner")
         .order_by("-last_activity_at", "id")[: PEOPLE_SHOWN + 1]
     )
     return {
-        "account": account,
+        "account": shown.mask(account),
         "people": people[:PEOPLE_SHOWN],
         "people_more": len(people) > PEOPLE_SHOWN,
-        "deals": list(
+        "deals": shown.mask_all(
             Deal.objects.filter(account=account)
             .select_related("pipeline_stage", "owner", "contact")
             .order_by("-created_at", "-id")[:DEALS_SHOWN]
@@ -125,7 +127,7 @@ def account_page(account: Account, user: User, cursor: str | None) -> dict[str, 
             Subscription.objects.filter(account=account).order_by("-starts_on", "-id")[:DEALS_SHOWN]
         ),
         "can_note": access.can_add_note(user),
-        "timeline": timeline.page_of(timeline.account_sources(account), cursor),
-        "history": history.history_for(account, limit=HISTORY_SHOWN),
+        "timeline": timeline.masked(shown, timeline.page_of(timeline.account_sources(account), cursor)),
+        "history": history.history_for(account, limit=HISTORY_SHOWN, policy=shown),
         "start": start_for(user, account_id=account.pk),
     }

@@ -10,10 +10,11 @@ keep a fixed order (a touch before the move it caused, the move before its hando
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -26,6 +27,7 @@ from kyogyo.handoffs.models import Handoff
 from kyogyo.journey.models import Transition
 from kyogyo.marketing.models import Activity
 from kyogyo.org.models import Team
+from kyogyo.org.restricted import Policy
 from kyogyo.success.actions import moment_of
 from kyogyo.success.models import NpsResponse, SubscriptionChange
 
@@ -274,3 +276,28 @@ def page_of(sources: list[Source], raw_cursor: str | None = None, per_page: int 
     events = [event for _, event in zip(range(per_page + 1), merged, strict=False)]
     older = events[per_page - 1].cursor.encode() if len(events) > per_page else None
     return TimelinePage(events=events[:per_page], older=older, is_first=cursor is None)
+
+
+def masked(policy: Policy, page: TimelinePage) -> TimelinePage:
+    """The page with what the reader may not see masked: a deal's amount, a person's name
+    where it is shown (the company's timeline); one decision, kyogyo/org/restricted.py."""
+    if not policy.hides_anything:
+        return page
+    events = []
+    for event in page.events:
+        obj = policy.mask(event.obj)
+        for relation in ("contact", "subject"):
+            related = _loaded(obj, relation)  # a person loaded with the row (the company's timeline)
+            if related is not None:
+                if obj is event.obj:
+                    obj = copy.copy(obj)
+                setattr(obj, relation, policy.mask(related))
+        events.append(replace(event, obj=obj))
+    return replace(page, events=events)
+
+
+def _loaded(row: Any, relation: str) -> Any:
+    if not hasattr(row, f"{relation}_id"):
+        return None
+    field = row._meta.get_field(relation)
+    return field.get_cached_value(row) if field.is_cached(row) else None

@@ -36,7 +36,7 @@ from kyogyo.deals.actions import DealConflict
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey.models import ReasonCode
 from kyogyo.marketing.models import Campaign
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import User
 
 deals = Router(tags=["deals"])
@@ -62,13 +62,13 @@ class DealOut(Schema):
     name: str
     account_id: int
     contact_id: int | None
-    amount: int = Field(..., description="in minor units of the currency")
+    amount: int | None = Field(..., description="in minor units of the currency")
     currency: str
     pipeline_stage: str = Field(..., description="pipeline stage key")
     status: DealStatus
     probability: int | None = Field(..., description="set on the deal; null: the pipeline stage's")
-    effective_probability: int
-    weighted_amount: float
+    effective_probability: int | None
+    weighted_amount: float | None
     expected_close: Day | None
     owner_id: int | None
     owner: str | None = Field(..., description="username of the owner")
@@ -78,6 +78,10 @@ class DealOut(Schema):
     closed_at: dt.datetime | None
     external_id: str | None
     version: int
+    restricted: list[str] = Field(
+        default_factory=list,
+        description="fields withheld from you (restricted, docs/privacy.md): their value is null",
+    )
 
 
 class DealIn(Input):
@@ -149,8 +153,14 @@ class PipelineStageOut(Schema):
 # --- serialising --------------------------------------------------------------------------
 
 
-def deal_out(deal: Deal) -> DealOut:
-    return DealOut(
+def deal_out(deal: Deal, user: User) -> DealOut:
+    """The deal as ``user`` may see it: restricted values null, and named under ``restricted``."""
+    values, hidden = restricted.policy(user).mask_values(deal, _deal_values(deal))
+    return DealOut(**values, restricted=hidden)
+
+
+def _deal_values(deal: Deal) -> dict[str, Any]:
+    return dict(
         id=deal.pk,
         name=deal.name,
         account_id=deal.account_id,
@@ -204,13 +214,13 @@ def _deal_to_change(request: HttpRequest, deal_id: int) -> Deal:
     deal = get_deal(user, deal_id, lock=True)
     if not access.can_edit_deal(user, deal):
         raise forbidden("only the deal's owner, the owner's team or a manager may change this deal")
-    check_if_match(request, deal_out(deal))
+    check_if_match(request, deal_out(deal, user))
     return deal
 
 
-def _stale(exc: DealConflict) -> ApiError:
+def _stale(exc: DealConflict, user: User) -> ApiError:
     current = Deal.objects.select_related("pipeline_stage", "owner", "loss_reason").get(pk=exc.current.pk)
-    return ApiError(412, "precondition_failed", str(exc), headers={"ETag": etag_of(deal_out(current))})
+    return ApiError(412, "precondition_failed", str(exc), headers={"ETag": etag_of(deal_out(current, user))})
 
 
 def _missing(what: str, field: str, message: str) -> ApiError:
@@ -259,7 +269,7 @@ def _loss_reason(key: str) -> ReasonCode:
 
 
 def _shown(request: HttpRequest, deal: Deal, response: HttpResponse) -> DealOut:
-    shown = deal_out(readable_deals(user_of(request)).get(pk=deal.pk))
+    shown = deal_out(readable_deals(user_of(request)).get(pk=deal.pk), user_of(request))
     set_etag(response, shown)
     return shown
 
@@ -280,7 +290,7 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters], page: Query[Pa
     for field in ("owner_id", "account_id", "contact_id"):
         if getattr(filters, field) is not None:
             queryset = queryset.filter(**{field: getattr(filters, field)})
-    return paginate(queryset, page, deal_out)
+    return paginate(queryset, page, lambda deal: deal_out(deal, user))
 
 
 @deals.post(
@@ -319,7 +329,7 @@ def create_deal(request: HttpRequest, payload: DealIn, response: HttpResponse):
 
 @deals.get("/{int:deal_id}", response={200: DealOut, **errors(404)}, summary="One deal")
 def get_deal_view(request: HttpRequest, deal_id: RecordId, response: HttpResponse):
-    shown = deal_out(get_deal(user_of(request), deal_id))
+    shown = deal_out(get_deal(user_of(request), deal_id), user_of(request))
     set_etag(response, shown)
     return shown
 
@@ -339,7 +349,7 @@ def update_deal(request: HttpRequest, deal_id: RecordId, payload: DealPatch, res
             elif payload.version not in (None, deal.version):
                 raise DealConflict(deal)
         except DealConflict as exc:
-            raise _stale(exc) from exc
+            raise _stale(exc, user_of(request)) from exc
     # Nothing to change changes nothing: the version (and the ETag) stay.
     return _shown(request, deal, response)
 
@@ -356,7 +366,7 @@ def move_deal(request: HttpRequest, deal_id: RecordId, payload: MoveIn, response
         try:
             deal = actions.move_deal(deal, stage, actor=user_of(request), expected_version=payload.version)
         except DealConflict as exc:
-            raise _stale(exc) from exc
+            raise _stale(exc, user_of(request)) from exc
     return _shown(request, deal, response)
 
 
@@ -371,7 +381,7 @@ def win_deal(request: HttpRequest, deal_id: RecordId, response: HttpResponse, pa
         try:
             deal = actions.win_deal(deal, actor=user_of(request), expected_version=payload.version)
         except DealConflict as exc:
-            raise _stale(exc) from exc
+            raise _stale(exc, user_of(request)) from exc
     return _shown(request, deal, response)
 
 
@@ -393,7 +403,7 @@ def lose_deal(request: HttpRequest, deal_id: RecordId, payload: LoseIn, response
                 expected_version=payload.version,
             )
         except DealConflict as exc:
-            raise _stale(exc) from exc
+            raise _stale(exc, user_of(request)) from exc
     return _shown(request, deal, response)
 
 

@@ -3,6 +3,7 @@ through ``deals.actions``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -80,17 +81,26 @@ class DealForm(forms.ModelForm):
         widgets = {"expected_close": forms.DateInput(attrs={"type": "date"})}
         labels = {"amount": _("Amount (yen)")}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, hidden: Iterable[str] = (), **kwargs: Any) -> None:
+        """``hidden``: restricted fields the reader may not see, so neither shown nor changed."""
         super().__init__(*args, **kwargs)
-        self.fields["amount"].validators.append(MinValueValidator(0))
-        self.fields["amount"].widget.attrs["min"] = 0
+        for name in hidden:
+            self.fields.pop(name, None)
+        if "amount" in self.fields:
+            self.fields["amount"].validators.append(MinValueValidator(0))
+            self.fields["amount"].widget.attrs["min"] = 0
         if not self.is_bound and self.instance.pk:
             self.fields["version"].initial = self.instance.version
+
+    @property
+    def editable_names(self) -> list[str]:
+        return [name for name in self.Meta.fields if name in self.fields]
 
     def values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data.pop("version")
-        data["next_step"] = data.get("next_step") or None
+        if "next_step" in data:
+            data["next_step"] = data["next_step"] or None
         return data
 
 

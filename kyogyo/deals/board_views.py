@@ -29,7 +29,7 @@ from kyogyo.deals.board_forms import BoardFilterForm, DealForm, LoseForm
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.journey.machine import JourneyError
 from kyogyo.journey.models import ReasonCode
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import User
 from kyogyo.web import paging
 from kyogyo.web.refusals import refusal_message
@@ -260,12 +260,20 @@ def deal(request: HttpRequest, pk: int) -> HttpResponse:
         return _save(request, user, pk)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
-    return _deal_page(request, found, DealForm(instance=found))
+    return _deal_page(
+        request, found, DealForm(instance=found, hidden=restricted.policy(user).hidden_fields(found))
+    )
+
+
+def _form(user: User, deal: Deal, data: Any = None) -> DealForm:
+    """The edit form on a fresh copy of the deal, without the fields the reader may not see."""
+    hidden = restricted.policy(user).hidden_fields(deal)
+    return DealForm(data, instance=Deal.objects.get(pk=deal.pk), hidden=hidden)
 
 
 def _save(request: HttpRequest, user: User, pk: int) -> HttpResponse:
     current = _to_change(user, pk)
-    form = DealForm(request.POST, instance=Deal.objects.get(pk=pk))
+    form = _form(user, current, request.POST)
     if not form.is_valid():
         return _deal_page(request, current, form)
     try:
@@ -286,7 +294,7 @@ def _rebased(request: HttpRequest, fresh: Deal) -> DealForm:
     """What the person typed, now on the current version: saving it again is deliberate."""
     data = request.POST.copy()
     data["version"] = str(fresh.version)
-    form = DealForm(data, instance=Deal.objects.get(pk=fresh.pk))
+    form = _form(_user(request), fresh, data)
     form.is_valid()
     return form
 
@@ -306,7 +314,7 @@ def _shown_value(name: str, value: Any) -> str:
 def _side_by_side(form: DealForm, current: Deal) -> list[dict[str, Any]]:
     """Each field: what the person typed and what the deal holds now."""
     rows = []
-    for name in DealForm.Meta.fields:
+    for name in form.editable_names:
         mine = form.cleaned_data.get(name)
         theirs = getattr(current, name)
         if name == "next_step":
@@ -339,8 +347,9 @@ def _deal_page(
         people = list(
             deal.account.contacts.select_related("milestone__current_stage").order_by("id")[:CONTACTS_SHOWN]
         )
+    shown = restricted.policy(user)
     context = {
-        "deal": deal,
+        "deal": shown.mask(deal),
         "form": form,
         "conflict": conflict,
         "conflict_message": refusal_message(actions.DealError("conflict", "")),
@@ -348,7 +357,7 @@ def _deal_page(
         "days_in_stage": max((now - since).days, 0),
         "stalled": deal.status == Deal.Status.OPEN and limit is not None and since < limit,
         "moves": list(deal.moves.select_related("from_stage", "to_stage", "actor")[:MOVES_SHOWN]),
-        "people": people,
+        "people": shown.mask_all(people),
         "open_stages": _open_stages(),
         "loss_reasons": _loss_reasons(),
         "lose_form": LoseForm(),

@@ -4,6 +4,7 @@ deals at once, and the export of the filtered list."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from kyogyo.deals import actions
 from kyogyo.deals.models import Deal, PipelineStage
 from kyogyo.marketing.models import Campaign
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 from kyogyo.web import bulk, lists
@@ -42,14 +43,14 @@ def campaign_choices() -> list[tuple[str, str]]:
     return [(str(c.pk), c.name) for c in newest]
 
 
-def name_match(rows: QuerySet[Deal], text: str) -> QuerySet[Deal]:
-    return lists.with_lower(rows, ("name",)).filter(lists.prefix_match(("name",), text))
+def name_match(rows: QuerySet[Deal], text: str, columns: Sequence[str] = ("name",)) -> QuerySet[Deal]:
+    return lists.with_lower(rows, columns).filter(lists.prefix_match(columns, text))
 
 
 DEALS = lists.ListSpec(
     "deals",
     (
-        lists.search_filter(_("Name starts with"), name_match),
+        lists.search_filter(_("Name starts with"), name_match, ("name",)),
         lists.Filter("status", _("Status"), lists.equals("status"), choices=status_choices),
         lists.Filter(
             "stage", _("Pipeline stage"), lists.equals("pipeline_stage__key"), choices=pipeline_choices
@@ -90,8 +91,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def export(request: HttpRequest) -> HttpResponseBase:
     check_reader(request.user)  # type: ignore[arg-type]
-    state = lists.read(DEALS, request.GET, Deal.objects.all())
-    return export_response("deals", state.rows, request.GET.get("format", "csv"))
+    policy = restricted.policy(request.user)  # type: ignore[arg-type]
+    state = lists.read(DEALS, request.GET, Deal.objects.all(), policy)
+    return export_response("deals", state.rows, request.GET.get("format", "csv"), policy)
 
 
 def _assign(records: Any, actor: User, params: dict[str, Any]) -> BulkResult:
@@ -114,5 +116,10 @@ def deals_bulk(request: HttpRequest) -> HttpResponseBase:
         rows=deal_rows(),
         name_of=lambda deal: deal.name,
         list_url=reverse("deals:list"),
-        export=lambda rows, fmt: export_response("deals", rows.order_by("id"), fmt),
+        export=lambda rows, fmt: export_response(
+            "deals",
+            rows.order_by("id"),
+            fmt,
+            restricted.policy(request.user),  # type: ignore[arg-type]
+        ),
     )

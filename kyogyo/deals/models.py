@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.org.restricted import is_masked
+
 
 class PipelineStage(models.Model):
     """A step inside the opportunity stage (discovery, proposal, ...); configurable."""
@@ -140,12 +142,16 @@ class Deal(models.Model):
 
     @property
     def effective_probability(self) -> int:
+        if is_masked(self.probability):
+            return self.probability  # type: ignore[return-value]  # restricted: stays hidden
         if self.probability is not None:
             return self.probability
         return self.pipeline_stage.probability
 
     @property
     def weighted_amount(self) -> float:
+        if is_masked(self.amount) or is_masked(self.effective_probability):
+            return self.amount if is_masked(self.amount) else self.effective_probability  # type: ignore[return-value]
         return self.amount * self.effective_probability / 100
 
 

@@ -1,6 +1,6 @@
 """Exports over the API: any list as CSV or XLSX, the same files as ``kyogyo export`` (formula
-injection neutralised), written to a temporary file first — so a failure is an error
-answer, never half a file — and sent from there, so memory stays bounded."""
+injection neutralised, restricted fields masked for the token's owner), written to a temporary
+file first — so a failure is an error answer, never half a file — and sent from there, so memory stays bounded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kyogyo.api.auth import user_of
 from kyogyo.api.errors import ApiError, errors, forbidden
 from kyogyo.api.params import Day, Text200
 from kyogyo.exports import lists, spreadsheet
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 
 router = Router(tags=["exports"])
 
@@ -58,11 +58,12 @@ FILE_ANSWER: dict[str, Any] = {
     summary="Export a list as CSV or XLSX",
 )
 def export_list(request: HttpRequest, kind: Kind, params: Query[ExportParams]):
-    if not access.can_read_records(user_of(request)):
+    user = user_of(request)
+    if not access.can_read_records(user):
         raise forbidden("only members of a team can export the customer record")
     try:
         export = lists.get(kind)
-        rows = lists.rows(export, since=params.since, filters=params.filter)
+        rows = lists.rows(export, restricted.policy(user), since=params.since, filters=params.filter)
         stream = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the response
         spreadsheet.write(
             params.format, stream, export.headers, rows, title=export.kind, excel_bom=params.excel_bom

@@ -16,6 +16,7 @@ from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.models import Deal
 from kyogyo.handoffs.models import Handoff
 from kyogyo.marketing.models import Activity
+from kyogyo.org.restricted import Policy
 
 CHUNK_SIZE = 2000
 
@@ -224,10 +225,18 @@ def queryset(export: ExportList, *, since: dt.date | None = None, filters: Seque
 
 
 def rows(
-    export: ExportList, *, since: dt.date | None = None, filters: Sequence[str] = ()
+    export: ExportList, policy: Policy, *, since: dt.date | None = None, filters: Sequence[str] = ()
 ) -> Iterator[tuple[Any, ...]]:
+    """The list's rows as the reader of ``policy`` may see them: restricted values masked,
+    and a ``--filter`` on a value hidden from them matching none of the rows it hides."""
     paths = [path for _, path in export.columns]
-    return queryset(export, since=since, filters=filters).values_list(*paths).iterator(chunk_size=CHUNK_SIZE)
+    chosen = queryset(export, since=since, filters=filters)
+    chosen, _visible = policy.visible_rows(chosen, [_path_of(export, pair) for pair in filters])
+    return policy.masked_rows(chosen, paths, CHUNK_SIZE)
+
+
+def _path_of(export: ExportList, pair: str) -> str:
+    return export.filters[pair.partition("=")[0].strip()].lookup
 
 
 def get(kind: str) -> ExportList:

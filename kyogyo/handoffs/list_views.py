@@ -22,7 +22,7 @@ from kyogyo.handoffs import actions
 from kyogyo.handoffs.models import Handoff
 from kyogyo.handoffs.queues import QueueItem, with_countdown
 from kyogyo.journey.models import Stage
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.bulk import BulkResult
 from kyogyo.org.models import User
 from kyogyo.web import bulk, lists
@@ -109,8 +109,9 @@ def handoff_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def export(request: HttpRequest) -> HttpResponseBase:
     check_reader(request.user)  # type: ignore[arg-type]
-    state = lists.read(HANDOFFS, request.GET, Handoff.objects.all())
-    return export_response("handoffs", state.rows, request.GET.get("format", "csv"))
+    policy = restricted.policy(request.user)  # type: ignore[arg-type]
+    state = lists.read(HANDOFFS, request.GET, Handoff.objects.all(), policy)
+    return export_response("handoffs", state.rows, request.GET.get("format", "csv"), policy)
 
 
 def may_accept(user: User, handoff: Handoff) -> bool:
@@ -154,5 +155,10 @@ def handoffs_bulk(request: HttpRequest) -> HttpResponseBase:
         rows=handoff_rows(),
         name_of=lambda handoff: person(handoff.subject),
         list_url=reverse("handoffs:list"),
-        export=lambda rows, fmt: export_response("handoffs", rows.order_by("id"), fmt),
+        export=lambda rows, fmt: export_response(
+            "handoffs",
+            rows.order_by("id"),
+            fmt,
+            restricted.policy(request.user),  # type: ignore[arg-type]
+        ),
     )

@@ -155,6 +155,18 @@ def can_manage_settings(user: User) -> bool:
     return is_admin(user)
 
 
+def can_see_restricted(user: User, *, admins_only: bool) -> bool:
+    """Restricted fields (kyogyo/org/restricted.py): admins see them all; managers see
+    those not marked for admins only, the personal data of people who opted out included."""
+    if not user.is_active:
+        return False
+    if is_admin(user):
+        return True
+    if admins_only:
+        return False
+    return is_manager(user)
+
+
 def can_manage_tokens_of(user: User, owner: User) -> bool:
     if not user.is_active:
         return False

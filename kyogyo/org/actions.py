@@ -12,9 +12,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
 from kyogyo.org import access
-from kyogyo.org.models import Team, User
+from kyogyo.org.models import RestrictedField, Team, User
 
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 
@@ -113,3 +114,35 @@ def rename_team(team: Team, *, actor: User, name: str, name_ja: str = "") -> Tea
     team.name, team.name_ja = name, name_ja
     team.save(update_fields=["name", "name_ja"])
     return team
+
+
+# --- restricted fields (kyogyo/org/restricted.py) ---------------------------------------------
+
+
+@transaction.atomic
+def mark_restricted(*, actor: User, model: str, field: str, audience: str) -> RestrictedField:
+    """Hide ``field`` of every ``model`` record from everyone outside ``audience``; marking
+    a field again changes its audience."""
+    _check_admin(actor)
+    from kyogyo.org.restricted import MARKABLE
+
+    if field not in MARKABLE.get(model, ()):
+        raise OrgError("not_markable", f"{model}.{field} cannot be restricted", field="field")
+    if audience not in RestrictedField.Audience.values:
+        allowed = ", ".join(RestrictedField.Audience.values)
+        raise OrgError("bad_audience", f"audience must be one of {allowed}", field="audience")
+    mark, created = RestrictedField.objects.select_for_update().get_or_create(
+        model=model,
+        field=field,
+        defaults={"audience": audience, "created_at": timezone.now(), "created_by": actor},
+    )
+    if not created and mark.audience != audience:
+        mark.audience = audience
+        mark.save(update_fields=["audience"])
+    return mark
+
+
+@transaction.atomic
+def unmark_restricted(mark: RestrictedField, *, actor: User) -> None:
+    _check_admin(actor)
+    RestrictedField.objects.filter(pk=mark.pk).delete()

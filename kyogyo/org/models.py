@@ -56,3 +56,36 @@ class User(AbstractUser):
     @property
     def is_manager(self) -> bool:
         return self.role in (self.Role.MANAGER, self.Role.ADMIN)
+
+
+class RestrictedField(models.Model):
+    """A field an admin marked restricted: its values are hidden, on every record, from
+    everyone outside the audience (kyogyo/org/restricted.py decides and masks)."""
+
+    class Audience(models.TextChoices):
+        MANAGERS = "managers", _("Managers and admins")
+        ADMINS = "admins", _("Admins only")
+
+    model = models.CharField(_("record"), max_length=60, help_text=_("app.model, e.g. deals.deal"))
+    field = models.CharField(_("field"), max_length=60)
+    audience = models.CharField(
+        _("who may see it"), max_length=10, choices=Audience.choices, default=Audience.MANAGERS
+    )
+    created_at = models.DateTimeField(_("marked at"))
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("marked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["model", "field"]
+        constraints = [models.UniqueConstraint(fields=["model", "field"], name="restricted_field_once")]
+        verbose_name = _("restricted field")
+        verbose_name_plural = _("restricted fields")
+
+    def __str__(self) -> str:
+        return f"{self.model}.{self.field} ({self.audience})"

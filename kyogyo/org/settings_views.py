@@ -1,5 +1,6 @@
 """Settings → teams and users (admins only): add people, set their team and role,
-deactivate them (never delete: their name stays on what they did), rename teams."""
+deactivate them (never delete: their name stays on what they did), rename teams; and
+Settings → restricted fields: which fields are hidden from whom (kyogyo/org/restricted.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kyogyo.org import actions
-from kyogyo.org.models import Team, User
+from kyogyo.org import actions, restricted
+from kyogyo.org.models import RestrictedField, Team, User
 from kyogyo.web.paging import paginate
 from kyogyo.web.refusals import refusal_message
 from kyogyo.web.settings_pages import admin_page, data_message, form_status, submit
@@ -140,3 +141,84 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The team is renamed."))
         return redirect("settings:users")
     return render(request, "org/settings/team.html", {"team": team, "form": form}, status=form_status(form))
+
+
+# --- restricted fields --------------------------------------------------------------------
+
+
+def field_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The markable fields, grouped by kind of record, labelled in the reader's language."""
+    from django.apps import apps
+
+    groups = []
+    for label, names in restricted.MARKABLE.items():
+        model = apps.get_model(label)
+        options = [(f"{label}.{name}", str(model._meta.get_field(name).verbose_name)) for name in names]
+        groups.append((str(model._meta.verbose_name_plural).capitalize(), options))
+    return groups
+
+
+class RestrictedFieldForm(forms.Form):
+    field = forms.ChoiceField(label=gettext_lazy("Field"), choices=field_choices)
+    audience = forms.ChoiceField(
+        label=gettext_lazy("Who may see it"),
+        choices=RestrictedField.Audience.choices,
+        initial=RestrictedField.Audience.MANAGERS,
+        help_text=gettext_lazy(
+            "Everyone else sees “Restricted” in pages, lists, searches, the API and exports."
+        ),
+    )
+
+
+def _field_label(mark: RestrictedField) -> str:
+    return next(
+        (
+            f"{group} · {label}"
+            for group, options in field_choices()
+            for value, label in options
+            if value == f"{mark.model}.{mark.field}"
+        ),
+        f"{mark.model}.{mark.field}",
+    )
+
+
+def _restricted_page(
+    request: HttpRequest, form: RestrictedFieldForm | None = None, status: int = 200
+) -> HttpResponse:
+    marks = list(RestrictedField.objects.select_related("created_by").order_by("model", "field"))
+    for mark in marks:
+        mark.label = _field_label(mark)  # type: ignore[attr-defined]
+    context = {"marks": marks, "form": form or RestrictedFieldForm(), "personal": restricted.PERSONAL}
+    return render(request, "org/settings/restricted.html", context, status=status)
+
+
+@admin_page
+def restricted_fields(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _restricted_page(request)
+    form = RestrictedFieldForm(request.POST)
+    done, _mark = submit(
+        form,
+        lambda data: actions.mark_restricted(
+            actor=request.user,  # type: ignore[arg-type]
+            model=data["field"].rpartition(".")[0],
+            field=data["field"].rpartition(".")[2],
+            audience=data["audience"],
+        ),
+        actions.OrgError,
+    )
+    if done:
+        messages.success(request, _("The field is restricted everywhere from now on."))
+        return redirect("settings:restricted_fields")
+    return _restricted_page(request, form, status=422)
+
+
+@admin_page
+@require_POST
+def restricted_field_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    mark = RestrictedField.objects.filter(pk=pk).first()
+    if mark is None:
+        raise Http404
+    actions.unmark_restricted(mark, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("The field is no longer restricted."))
+    return redirect("settings:restricted_fields")

@@ -17,18 +17,18 @@ from django.utils.translation import gettext as _
 
 from kyogyo.exports import lists, spreadsheet
 from kyogyo.exports.api import CONTENT_TYPES, SPOOL_BYTES
+from kyogyo.org.restricted import Policy
 
 FORMATS = ("csv", "xlsx")
 FLUSH_ROWS = 500
 
 
-def export_response(kind: str, rows: QuerySet[Any], fmt: str) -> HttpResponseBase:
+def export_response(kind: str, rows: QuerySet[Any], fmt: str, policy: Policy) -> HttpResponseBase:
+    """The file of ``rows``, with what the reader's ``policy`` hides masked."""
     if fmt not in FORMATS:
         return HttpResponseBadRequest(_("Export as CSV or XLSX."))
     export = lists.get(kind)
-    values = rows.values_list(*[path for _header, path in export.columns]).iterator(
-        chunk_size=lists.CHUNK_SIZE
-    )
+    values = policy.masked_rows(rows, [path for _header, path in export.columns], lists.CHUNK_SIZE)
     filename = f"{kind}.{fmt}"
     if fmt == "csv":
         response = StreamingHttpResponse(

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import User
 from kyogyo.web import lists
 from kyogyo.web.models import SavedView
@@ -50,9 +50,11 @@ def render_list(
     """``decorate`` turns the page's records into what the rows show (e.g. a countdown)."""
     user: User = request.user  # type: ignore[assignment]
     check_reader(user)
-    state = lists.page_of(request, lists.read(spec, request.GET, rows))
-    if decorate is not None and state.page is not None:
-        state.page = replace(state.page, items=decorate(state.page.items))
+    policy = restricted.policy(user)
+    state = lists.page_of(request, lists.read(spec, request.GET, rows, policy))
+    if state.page is not None:
+        items = policy.mask_all(state.page.items)
+        state.page = replace(state.page, items=decorate(items) if decorate is not None else items)
     context.update(
         state=state,
         page=state.page,

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kyogyo.org.restricted import Policy
 from kyogyo.web.paging import Page, paginate
 
 PAGE_SIZES = (25, 50, 100)
@@ -45,6 +46,15 @@ class Filter:
     kind: str = "select"
     choices: Choices | None = None
     translate_choices: bool = True  # False: the choices are data (names), marked translate="no"
+    # The ORM paths the filter compares (kyogyo/org/restricted.py keeps hidden values from
+    # matching); ``equals``, the date ranges and the searches say theirs themselves.
+    reads: tuple[str, ...] = ()
+    # a search: ``apply(rows, text, columns)`` matches only on the columns the reader may see
+    searches: bool = False
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.reads or tuple(getattr(self.apply, "paths", ()))
 
     def parse(self, raw: str) -> Any:
         raw = raw.strip()
@@ -125,8 +135,9 @@ class ListState:
         return PAGE_SIZES
 
 
-def read(spec: ListSpec, params: QueryDict, rows: QuerySet[Any]) -> ListState:
-    """Apply the list's filters and sort from the GET parameters to ``rows``."""
+def read(spec: ListSpec, params: QueryDict, rows: QuerySet[Any], policy: Policy) -> ListState:
+    """Apply the list's filters and sort from the GET parameters to ``rows``, as the reader's
+    ``policy`` allows: a value they may not see never matches a filter nor orders a sort."""
     problems: list[str] = []
     fields: list[FieldState] = []
     filtered = False
@@ -137,17 +148,39 @@ def read(spec: ListSpec, params: QueryDict, rows: QuerySet[Any]) -> ListState:
             continue
         try:
             value = item.parse(raw)
+            rows = _filtered(item, rows, value, policy)
         except BadValue as exc:
             problems.append(str(exc))
             continue
-        rows = item.apply(rows, value)
         filtered = True
     asked = params.get("sort", "")
     sort = spec.sort(asked) or spec.default_sort
     if asked and spec.sort(asked) is None:
         problems.append(gettext("Unknown sort order; the list is in its usual order."))
+    order, refused = policy.ordering(rows.model, sort.order)
+    if refused:
+        problems.append(
+            gettext("%(sort)s: restricted; the list is in its usual order.") % {"sort": sort.label}
+        )
+        sort = spec.default_sort
+        order, _refused = policy.ordering(rows.model, sort.order)
     per_page = _per_page(params.get("per_page", ""), problems)
-    return ListState(spec, rows.order_by(*sort.order), fields, sort, per_page, problems, filtered)
+    return ListState(spec, rows.order_by(*order), fields, sort, per_page, problems, filtered)
+
+
+def _filtered(item: Filter, rows: QuerySet[Any], value: Any, policy: Policy) -> QuerySet[Any]:
+    """``rows`` narrowed by the filter, never matching on a value the reader may not see."""
+    paths = item.paths
+    if not paths:
+        return item.apply(rows, value)
+    rows, visible = policy.visible_rows(rows, paths)
+    if not visible:
+        raise BadValue(
+            gettext("%(field)s: restricted; the list is not filtered by it.") % {"field": item.label}
+        )
+    if item.searches:
+        return item.apply(rows, value, tuple(visible))  # type: ignore[call-arg]
+    return item.apply(rows, value)
 
 
 def _per_page(raw: str, problems: list[str]) -> int:
@@ -178,16 +211,23 @@ def day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _reading(path: str, apply: Callable[[QuerySet[Any], Any], QuerySet[Any]]) -> Any:
+    apply.paths = (path,)  # type: ignore[attr-defined]  # what the filter compares (Filter.paths)
+    return apply
+
+
 def on_or_after(path: str) -> Callable[[QuerySet[Any], dt.date], QuerySet[Any]]:
-    return lambda rows, day: rows.filter(**{f"{path}__gte": day_start(day)})
+    return _reading(path, lambda rows, day: rows.filter(**{f"{path}__gte": day_start(day)}))
 
 
 def on_or_before(path: str) -> Callable[[QuerySet[Any], dt.date], QuerySet[Any]]:
-    return lambda rows, day: rows.filter(**{f"{path}__lt": day_start(day + dt.timedelta(days=1))})
+    return _reading(
+        path, lambda rows, day: rows.filter(**{f"{path}__lt": day_start(day + dt.timedelta(days=1))})
+    )
 
 
 def equals(path: str) -> Callable[[QuerySet[Any], Any], QuerySet[Any]]:
-    return lambda rows, value: rows.filter(**{path: value})
+    return _reading(path, lambda rows, value: rows.filter(**{path: value}))
 
 
 def date_range(
@@ -213,13 +253,16 @@ def with_lower(rows: QuerySet[Any], columns: Sequence[str]) -> QuerySet[Any]:
     return rows.alias(**{f"_lower_{column}": Lower(column) for column in columns})
 
 
-def person_match(rows: QuerySet[Any], text: str) -> QuerySet[Any]:
+PERSON_COLUMNS = ("email", "first_name", "last_name")
+
+
+def person_match(rows: QuerySet[Any], text: str, columns: Sequence[str] = PERSON_COLUMNS) -> QuerySet[Any]:
     """People whose email, first or last name starts with the text; with two words, whose
-    family and given names start with them (in either order: 山田 太郎 or Taro Yamada)."""
-    columns = ("email", "first_name", "last_name")
+    family and given names start with them (in either order: 山田 太郎 or Taro Yamada).
+    ``columns``: those of the three the reader may match on."""
     rows = with_lower(rows, columns)
     words = text.lower().split()
-    if len(words) >= 2:
+    if len(words) >= 2 and {"first_name", "last_name"} <= set(columns):
         first, second = words[0], words[1]
         return rows.filter(
             Q(_lower_last_name__startswith=first, _lower_first_name__startswith=second)
@@ -228,11 +271,12 @@ def person_match(rows: QuerySet[Any], text: str) -> QuerySet[Any]:
     return rows.filter(prefix_match(columns, text))
 
 
-def search_filter(label: str | Promise, match: Callable[[QuerySet[Any], str], QuerySet[Any]]) -> Filter:
-    def apply(rows: QuerySet[Any], text: str) -> QuerySet[Any]:
-        return match(rows, text)
-
-    return Filter("q", label, apply, kind="text")
+def search_filter(
+    label: str | Promise, match: Callable[..., QuerySet[Any]], columns: Sequence[str]
+) -> Filter:
+    """The list's search: ``match(rows, text, columns)`` over ``columns``, of which the
+    reader's policy keeps those they may see."""
+    return Filter("q", label, match, kind="text", reads=tuple(columns), searches=True)
 
 
 SEARCH_LABEL = _("Name starts with")

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
+from kyogyo.org import restricted
+
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
@@ -42,3 +44,15 @@ class PersonalPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class RestrictedFieldsMiddleware:
+    """After authentication: the admins' restricted-field markings are read at most once a
+    request, and pages know whom they are for (kyogyo/org/restricted.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with restricted.request_scope(getattr(request, "user", None)):
+            return self.get_response(request)

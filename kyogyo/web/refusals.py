@@ -139,6 +139,9 @@ MESSAGES = {
     "unknown_team": _("No capacity is planned for this team."),
     "bad_lookback": _("The lookback is at least one month."),
     "unknown_plan": _("There is no such saved plan."),
+    # restricted fields
+    "not_markable": _("This field cannot be restricted."),
+    "bad_audience": _("Choose who may see the field."),
 }
 
 

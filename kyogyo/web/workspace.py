@@ -68,6 +68,11 @@ class Section:
 SECTIONS = (
     Section("settings:users", _("Teams and users"), _("Who works in which team, with which role.")),
     Section(
+        "settings:restricted_fields",
+        _("Restricted fields"),
+        _("Values only managers or admins may see: opted-out people's personal data, fields you mark."),
+    ),
+    Section(
         "settings:stages", _("Stages and rules"), _("The journey's stages and the rules that move people.")
     ),
     Section(

@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from django.utils import formats
 from django.utils.translation import get_language, gettext
 
+from kyogyo.org import restricted
+
 register = template.Library()
 
 
@@ -35,10 +37,29 @@ def person(contact: Any) -> str:
     """A person's display name: full name, else email, else their number."""
     if contact is None:
         return ""
+    if not _name_shown(contact):
+        return str(restricted.masked_value())
     full = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     if (get_language() or "").startswith("ja") and contact.last_name and contact.first_name:
         full = f"{contact.last_name} {contact.first_name}"  # family name first in Japanese
     return full or contact.email or f"#{contact.pk}"
+
+
+def _name_shown(contact: Any) -> bool:
+    """Not when the name is masked, nor when the page's reader may not see it (a person who
+    opted out, on a page that shows records it did not mask itself: queues, the home)."""
+    if restricted.is_masked(contact.first_name) or restricted.is_masked(contact.last_name):
+        return False
+    viewer = restricted.current_viewer()
+    if viewer is None or not hasattr(contact, "_meta"):
+        return True
+    return restricted.may_see(viewer, contact, "last_name") and restricted.may_see(viewer, contact, "email")
+
+
+@register.filter
+def masked(value: Any) -> bool:
+    """Is this value withheld from the reader (a restricted field)? ``{% if x|masked %}``"""
+    return restricted.is_masked(value)
 
 
 @register.filter
@@ -53,6 +74,8 @@ def business_hours(hours: float) -> str:
 @register.filter
 def money(value: Any, currency: str = "JPY") -> str:
     """Whole yen with grouping in the reader's locale."""
+    if restricted.is_masked(value):
+        return str(value)
     if value is None or value == "":
         return "–"
     return "¥" + formats.number_format(rounded(value, 0), 0, use_l10n=True, force_grouping=True)
@@ -71,6 +94,8 @@ def rounded(value: Any, digits: int, scale: int = 1) -> Decimal:
 
 @register.filter
 def number(value: Any, digits: int = 0) -> str:
+    if restricted.is_masked(value):
+        return str(value)
     if value is None or value == "":
         return "–"
     return formats.number_format(rounded(value, digits), digits, use_l10n=True, force_grouping=True)
@@ -79,6 +104,8 @@ def number(value: Any, digits: int = 0) -> str:
 @register.filter
 def percent(value: Any, digits: int = 1) -> str:
     """A ratio (0.254) as a percentage (25.4%)."""
+    if restricted.is_masked(value):
+        return str(value)
     if value is None or value == "":
         return "–"
     return formats.number_format(rounded(value, digits, scale=100), digits, use_l10n=True) + "%"

@@ -13,6 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyogyo.exports import lists, spreadsheet
+from kyogyo.org import restricted
+from kyogyo.org.models import User
 
 
 def _date(text: str) -> dt.date:
@@ -26,7 +28,8 @@ class Command(BaseCommand):
     help = (
         "Export a list (accounts, contacts, deals, handoffs or activities) as CSV or XLSX, "
         "streamed row by row. Text that a spreadsheet could read as a formula is neutralised "
-        "(prefixed with a single quote). See docs/exports.md."
+        "(prefixed with a single quote). Restricted fields (docs/privacy.md) are masked unless "
+        "--as names a user who may see them. See docs/exports.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,6 +51,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--excel-bom", action="store_true", help="CSV: start with a UTF-8 byte order mark for Excel"
         )
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            help="export what this user may see; without it, restricted fields are masked",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         fmt = options["format"]
@@ -56,7 +65,8 @@ class Command(BaseCommand):
             raise CommandError("output_required: --format xlsx needs --output FILE")
         try:
             export = lists.get(options["kind"])
-            rows = lists.rows(export, since=options["since"], filters=options["filter"])
+            policy = restricted.policy(_reader(options["as_user"]))
+            rows = lists.rows(export, policy, since=options["since"], filters=options["filter"])
             if output:
                 count = _to_file(Path(output), fmt, export, rows, options["excel_bom"])
             else:
@@ -65,10 +75,22 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc}") from exc
         where = output or "stdout"
         self.stderr.write(f"Exported {count:,} {export.kind} to {where}.")
+        if policy.hides_anything:
+            self.stderr.write("Restricted fields are masked; --as a user who may see them includes them.")
 
     def _binary_stdout(self) -> Any:
         stream = getattr(self.stdout, "_out", sys.stdout)
         return getattr(stream, "buffer", None) or _TextSink(stream)
+
+
+def _reader(username: str | None) -> User | None:
+    """Whom the export is for: nobody (every restricted field masked) or an active user."""
+    if username is None:
+        return None
+    found = User.objects.filter(username=username, is_active=True).first()
+    if found is None:
+        raise CommandError(f"unknown_user: no active user {username!r}")
+    return found
 
 
 class _TextSink:
