@@ -20,6 +20,7 @@ from kyogyo.api.errors import errors, not_found
 from kyogyo.api.pagination import PageParams, page_of, paginate
 from kyogyo.api.params import RecordId
 from kyogyo.audit.models import Change
+from kyogyo.org import restricted
 from kyogyo.org.models import User
 
 router = Router(tags=["history"])
@@ -60,6 +61,9 @@ class ChangeOut(Schema):
     changes: dict[str, list[Any]] = Field(
         ..., description="field → [before, after]; secrets are masked, erased personal data blanked"
     )
+    restricted: list[str] = Field(
+        ..., description="fields withheld from you (restricted, docs/privacy.md): their values are null"
+    )
     redacted: bool = Field(..., description="personal data in this row was erased")
 
 
@@ -77,12 +81,19 @@ def record_history(request: HttpRequest, kind: RecordKind, record_id: RecordId, 
     rows = Change.objects.filter(model=f"{model.app_label}.{model.model_name}", object_id=str(record.pk))
     listed = paginate(rows, page, lambda change: change)
     actors = get_user_model().objects.in_bulk({c.actor_id for c in listed["items"] if c.actor_id is not None})
-    listed["items"] = [_change_out(change, actors) for change in listed["items"]]
+    policy = restricted.policy(user)
+    hidden = {
+        name for change in listed["items"] for name in change.changes if not policy.may_see(record, name)
+    }
+    listed["items"] = [_change_out(change, actors, hidden) for change in listed["items"]]
     return listed
 
 
-def _change_out(change: Change, actors: dict[int, Any]) -> dict[str, Any]:
+def _change_out(change: Change, actors: dict[int, Any], hidden: set[str]) -> dict[str, Any]:
+    """One change as the reader may see it: the values of fields withheld from them (past
+    values too) are null and the fields named under ``restricted``."""
     actor = actors.get(change.actor_id) if change.actor_id is not None else None
+    withheld = sorted(name for name in change.changes if name in hidden)
     return {
         "id": change.pk,
         "at": change.at,
@@ -91,6 +102,7 @@ def _change_out(change: Change, actors: dict[int, Any]) -> dict[str, Any]:
         "label": change.label,
         "actor_id": change.actor_id,
         "actor": actor.get_username() if actor else None,
-        "changes": change.changes,
+        "changes": {name: [None, None] if name in hidden else pair for name, pair in change.changes.items()},
+        "restricted": withheld,
         "redacted": change.redacted,
     }

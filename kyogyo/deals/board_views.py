@@ -361,6 +361,6 @@ def _deal_page(
         "open_stages": _open_stages(),
         "loss_reasons": _loss_reasons(),
         "lose_form": LoseForm(),
-        "history": history.history_for(deal, limit=HISTORY_SHOWN),
+        "history": history.history_for(deal, limit=HISTORY_SHOWN, policy=shown),
     }
     return render(request, "deals/deal.html", context, status=status)

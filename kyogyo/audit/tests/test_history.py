@@ -17,6 +17,7 @@ from kyogyo.audit.models import Change
 from kyogyo.customers import actions as customers
 from kyogyo.customers.models import Account, Contact
 from kyogyo.imports.tests.files import run
+from kyogyo.testing import T0
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +120,22 @@ def test_the_api_serves_a_records_history_in_pages(api, people):
     assert rest["next_cursor"] is None
     assert client.get("/history/accounts/987654").status_code == 404
     assert client.get(f"/history/invoices/{account.pk}").status_code == 422
+
+
+def test_the_api_history_withholds_restricted_fields(api, people):
+    from kyogyo.org.models import RestrictedField
+
+    client = api(people.is_rep)
+    account = Account.objects.get(pk=client.post("/accounts", {"name": "Acme API"}).json()["id"])
+    assert client.patch(f"/accounts/{account.pk}", {"segment": "smb"}).status_code == 200
+    RestrictedField.objects.create(
+        model="customers.account", field="segment", audience=RestrictedField.Audience.ADMINS, created_at=T0
+    )
+    rep = client.get(f"/history/accounts/{account.pk}").json()["items"]
+    assert rep[1]["changes"]["segment"] == [None, None] and rep[1]["restricted"] == ["segment"]
+    assert "smb" not in json.dumps(rep)
+    admin = api(people.admin).get(f"/history/accounts/{account.pk}").json()["items"]
+    assert admin[1]["changes"]["segment"][1] == "smb" and admin[1]["restricted"] == []
 
 
 def test_the_admin_is_a_path_of_its_own(client, people):
