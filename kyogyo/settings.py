@@ -10,6 +10,10 @@ Environment variables (documented in docs/configuration.md):
 - ``KYOGYO_TIME_ZONE``: company time zone (default ``Asia/Tokyo``).
 - ``KYOGYO_API_RATE_LIMIT``: API requests per token, ``LIMIT/SECONDS`` (default ``600/60``).
 - ``KYOGYO_WEBHOOKS_ALLOW_PRIVATE``: ``1`` lets webhooks reach private addresses (development only).
+- ``KYOGYO_WEBHOOKS_LEASE_SECONDS``: how long a claimed webhook delivery waits before another run may
+  send it again, if its sender stopped (default 300).
+- ``KYOGYO_TASK_TIMEOUT_SECONDS``, ``KYOGYO_TASK_RETRY_SECONDS``: the background worker's task time
+  limit and when a task taken by a worker that died is run again (defaults 600 and 900).
 - ``KYOGYO_SNAPSHOT_DIR``: where the analytics snapshot lives (default ``<data dir>/snapshot``).
 - ``KYOGYO_PROXY_HOPS``: reverse proxies in front whose ``X-Forwarded-For`` entry is trusted (default 0).
 - ``KYOGYO_INTAKE_MAX_FORM_BYTES``, ``KYOGYO_INTAKE_MAX_HOOK_BYTES``, ``KYOGYO_INTAKE_HOOK_WINDOW_SECONDS``,
@@ -186,6 +190,8 @@ AUTHENTICATION_BACKENDS = ["kyogyo.org.signin.LockoutBackend"]
 
 # Outbound webhooks may reach private and loopback addresses only when this is on (development).
 KYOGYO_WEBHOOKS_ALLOW_PRIVATE = _env_bool("KYOGYO_WEBHOOKS_ALLOW_PRIVATE", False)
+# A delivery being sent is leased this long; if its sender dies, the next run after it sends it again.
+KYOGYO_WEBHOOKS_LEASE_SECONDS = int(os.environ.get("KYOGYO_WEBHOOKS_LEASE_SECONDS", "300"))
 
 # The analytics snapshot (DuckDB generations and their manifest); see docs/analytics.md.
 KYOGYO_SNAPSHOT_DIR = Path(os.environ.get("KYOGYO_SNAPSHOT_DIR", DATA_DIR / "snapshot")).resolve()
@@ -263,8 +269,10 @@ Q_CLUSTER = {
     "name": "kyogyo",
     "orm": "default",
     "workers": int(os.environ.get("KYOGYO_WORKERS", "2")),
-    "timeout": 600,
-    "retry": 900,
+    # A task runs at most `timeout` seconds; one taken by a worker that died (killed, the machine
+    # restarted) is handed out again `retry` seconds after it was taken (docs/reliability.md).
+    "timeout": int(os.environ.get("KYOGYO_TASK_TIMEOUT_SECONDS", "600")),
+    "retry": int(os.environ.get("KYOGYO_TASK_RETRY_SECONDS", "900")),
     "catch_up": False,
     "save_limit": 1000,
     "label": "Background tasks",

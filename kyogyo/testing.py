@@ -220,3 +220,35 @@ def api(people):
         return ApiClient(plain)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres(tmp_path_factory):
+    """A PostgreSQL cluster of the tests' own (``kyogyo.ops.faults.ScratchCluster``), which
+    they may crash and restart; the shared server is never touched. Its template database
+    holds a migrated, initialised Kyogyo; ``scratch_postgres.create_database(name)`` copies it."""
+    from kyogyo.ops import faults
+
+    try:
+        cluster = faults.ScratchCluster()
+    except faults.ClusterUnavailable as exc:
+        pytest.skip(f"no throwaway PostgreSQL cluster: {exc}")
+    try:
+        cluster.start()
+        cluster.execute(f'CREATE DATABASE "{faults.TEMPLATE}"')
+        env = faults.kyogyo_env(cluster.url(faults.TEMPLATE), tmp_path_factory.mktemp("template-data"))
+        faults.run_kyogyo(env, "init", "--no-input")
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def fault_seed():
+    """The seed of this test's fault points; printed, so a failure can be replayed with
+    ``KYOGYO_FAULT_SEED=N``."""
+    from kyogyo.ops.faults import fault_seed
+
+    seed = fault_seed()
+    print(f"fault seed: {seed} (replay with KYOGYO_FAULT_SEED={seed})")
+    return seed

@@ -216,7 +216,7 @@ def create_contacts(
     book: rulebook.RuleBook | None = None,
 ) -> list[Contact]:
     """``create_contact`` for many people at once, in a few set-based queries: the same rows —
-    fit scores, journeys started, stage rules and the handoffs they open, events after commit —
+    fit scores, journeys started, stage rules and the handoffs they open, their events —
     in the same order. Raises ``RowErrors`` naming every row ``create_contact`` would refuse
     (each judged as if the valid rows before it were created); nothing is written then.
     ``rows`` may also be what ``check_contacts`` returned earlier in the same transaction: its

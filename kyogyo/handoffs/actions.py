@@ -54,7 +54,7 @@ def open_handoff(
 ) -> Handoff:
     """Create the handoff for a transition into a handoff stage (inside its transaction)."""
     handoff = open_handoffs([transition], stages, calendar=calendar)[0]
-    transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event="created"))
+    handoff_event.send(sender=Handoff, handoff=handoff, event="created")
     return handoff
 
 
@@ -67,7 +67,7 @@ def open_handoffs(
 ) -> list[Handoff]:
     """The handoffs of many transitions into handoff stages, in their order (the round-robin
     goes on in that order), in a few queries. Inside their transaction; the caller sends the
-    ``created`` events after commit. ``lists`` are the value lists if the caller has them
+    ``created`` events. ``lists`` are the value lists if the caller has them
     (``RuleBook.lists``); a transition's subject already loaded (and locked) is used as it is."""
     if not transitions:
         return []
@@ -156,7 +156,7 @@ def _close(
         update_fields=["status", "acted_at", "acted_by", "reason", "note", "resolution", "breached_at"]
     )
     event = "accepted" if status == Handoff.Status.ACCEPTED else "rejected"
-    transaction.on_commit(lambda: handoff_event.send(sender=Handoff, handoff=handoff, event=event))
+    handoff_event.send(sender=Handoff, handoff=handoff, event=event)
     return handoff
 
 
@@ -252,10 +252,8 @@ def mark_breaches(now: dt.datetime | None = None) -> int:
         )
         ids = list(overdue.values_list("pk", flat=True))
         count = overdue.update(breached_at=F("due_at")) if ids else 0
-    if ids:
-        transaction.on_commit(
-            lambda: handoff_event.send(sender=Handoff, handoff=None, handoff_ids=ids, event="breached"),
-        )
+        if ids:
+            handoff_event.send(sender=Handoff, handoff=None, handoff_ids=ids, event="breached")
     return count
 
 

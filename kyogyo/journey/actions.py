@@ -180,7 +180,7 @@ def write_transition(
         Milestone.objects.filter(subject=contact).update(**values)
     if planned.opens_handoff:
         handoff_actions.open_handoff(row, stages)
-    transaction.on_commit(lambda: stage_changed.send(sender=Transition, transition=row))
+    stage_changed.send(sender=Transition, transition=row)  # in the transaction: see journey/signals.py
     return row
 
 
@@ -246,8 +246,8 @@ class _Chain:
 class JourneyBatch:
     """Stage changes of many subjects, planned in memory with the pure machine and written in a
     handful of set-based queries: for each subject exactly the rows ``advance`` would write,
-    move by move (transitions, the milestones row, handoffs with their assignees, events after
-    commit), in the same order. Use inside one transaction.
+    move by move (transitions, the milestones row, handoffs with their assignees, their events),
+    in the same order. Use inside one transaction.
 
     ``load`` reads the subjects' milestones; ``write`` then locks the subjects that move and
     leaves out any whose milestones changed meanwhile (as ``advance``'s ``expect_current`` would).
@@ -434,7 +434,7 @@ class JourneyBatch:
             (row, next(opened) if p.opens_handoff else None)
             for row, (_, p) in zip(rows, planned, strict=True)
         ]
-        transaction.on_commit(lambda: _send_events(events))
+        _send_events(events)
         return rows
 
     def _lock_movers(self, subject_ids: list[int]) -> tuple[set[int], dict[int, int | None]]:

@@ -3,6 +3,9 @@ and by ``kyogyo webhooks deliver``. Never called from the action that raised the
 
 Each delivery is claimed with a compare-and-set on its next-attempt time (a lease), so two
 workers never send the same attempt; the HTTP request runs outside any transaction. The
+claim counts the attempt, so a sender that dies mid-attempt (killed, its database lost)
+leaves it in the log as an interrupted attempt; the delivery is sent again when the lease
+runs out. Delivery is therefore at least once: receivers deduplicate on the delivery id. The
 destination is checked again after DNS resolution and the request goes to the checked
 address (Host header and TLS server name keep the endpoint's name); redirects are not
 followed; proxies from the environment are ignored.
@@ -17,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from kyogyo.webhooks import destinations, signing
@@ -27,10 +32,15 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
-LEASE = dt.timedelta(minutes=5)
+INTERRUPTED = "interrupted: the sender stopped before it recorded the outcome; sent again after the lease"
 TIMEOUT_SECONDS = 10.0
 ERROR_MAX_LENGTH = 1000
 USER_AGENT = "Kyogyo-Webhooks/1"
+
+
+def lease() -> dt.timedelta:
+    """How long a claimed delivery is left to its sender (``KYOGYO_WEBHOOKS_LEASE_SECONDS``)."""
+    return dt.timedelta(seconds=int(getattr(settings, "KYOGYO_WEBHOOKS_LEASE_SECONDS", 300)))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -117,14 +127,28 @@ def send(
 
 
 def _claim(delivery: Delivery, now: dt.datetime) -> bool:
+    """Take the delivery for one attempt, counted now: if this process dies before
+    ``_record``, the log says the attempt was interrupted and the lease brings it back."""
     claimed = Delivery.objects.filter(
         pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=delivery.next_attempt_at
-    ).update(next_attempt_at=now + LEASE)
-    return claimed == 1
+    ).update(
+        next_attempt_at=now + lease(), attempts=F("attempts") + 1, last_attempt_at=now, error=INTERRUPTED
+    )
+    if claimed != 1:
+        return False
+    delivery.attempts += 1
+    return True
+
+
+def _give_up_interrupted(now: dt.datetime) -> int:
+    """Deliveries whose every attempt was interrupted (a body that kills its sender each
+    time) fail as others do after ``MAX_ATTEMPTS``, instead of coming back for ever."""
+    return Delivery.objects.filter(
+        status=Delivery.Status.PENDING, attempts__gte=MAX_ATTEMPTS, next_attempt_at__lte=now
+    ).update(status=Delivery.Status.FAILED, next_attempt_at=None)
 
 
 def _record(delivery: Delivery, outcome: Outcome, now: dt.datetime) -> str:
-    delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.response_code, delivery.response_ms, delivery.error = outcome.code, outcome.ms, outcome.error
     if outcome.ok:
@@ -157,7 +181,7 @@ def deliver_due(
     """Attempt every pending delivery that is due (oldest first, at most ``limit``) to an
     active endpoint; failures are rescheduled with exponential backoff until ``MAX_ATTEMPTS``."""
     now = now or timezone.now()
-    run = Run()
+    run = Run(failed=_give_up_interrupted(now))
     due = list(
         Delivery.objects.select_related("endpoint")
         .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True)

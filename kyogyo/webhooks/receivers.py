@@ -1,10 +1,13 @@
-"""Events into deliveries. Each receiver runs after the causing transaction commits and
-only writes delivery rows; a failure here is logged and never reaches the action.
+"""Events into deliveries. Each receiver runs inside the causing transaction and only writes
+delivery rows, in a savepoint: the deliveries commit with the change (a process killed or a
+database lost just after the commit loses no event; a rolled-back change sends nothing),
+and a failure here is logged and rolled back alone, never reaching the action — unless the
+database itself is failing, when the action fails with it (it could not commit anyway).
 
-Sources: the journey's ``stage_changed`` and ``handoff_event`` signals (sent on commit);
-deals won or lost and churn have no signal of their own, so ``post_save`` of ``Deal``
-(an update that sets status won/lost) and of ``SubscriptionChange`` (a churn row) schedule
-the event with ``transaction.on_commit`` — a rolled-back action sends nothing.
+Sources: the journey's ``stage_changed`` and ``handoff_event`` signals (sent in the
+transaction, see ``kyogyo.journey.signals``); deals won or lost and churn have no signal of
+their own, so ``post_save`` of ``Deal`` (an update that sets status won/lost) and of
+``SubscriptionChange`` (a churn row) record the event.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from kyogyo.deals.models import Deal
 from kyogyo.success.models import SubscriptionChange
@@ -25,7 +28,10 @@ log = logging.getLogger(__name__)
 
 def _safely(event_type: str, data: Callable[[], dict[str, Any]]) -> None:
     try:
-        record_event(event_type, data)
+        with transaction.atomic():  # a savepoint: a failure undoes the recording, not the action
+            record_event(event_type, data)
+    except (OperationalError, InterfaceError):
+        raise  # the database is failing: the action cannot commit either, and must not without its event
     except Exception:
         log.exception("could not record the %s webhook event", event_type)
 
@@ -47,8 +53,8 @@ def on_deal_saved(
         return
     if instance.status not in (Deal.Status.WON, Deal.Status.LOST):
         return
-    pk, event_type = instance.pk, f"deal.{instance.status}"
-    transaction.on_commit(lambda: _safely(event_type, lambda: events.deal(pk)))
+    pk = instance.pk
+    _safely(f"deal.{instance.status}", lambda: events.deal(pk))
 
 
 def on_subscription_change_saved(
@@ -57,4 +63,4 @@ def on_subscription_change_saved(
     if not created or instance.kind != SubscriptionChange.Kind.CHURN:
         return
     pk = instance.pk
-    transaction.on_commit(lambda: _safely("subscription.churned", lambda: events.churn(pk)))
+    _safely("subscription.churned", lambda: events.churn(pk))

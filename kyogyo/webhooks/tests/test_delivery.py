@@ -236,7 +236,9 @@ def test_an_endpoint_gets_a_strong_secret_when_none_is_given(db):
 
 
 def test_a_delivery_claimed_by_one_worker_is_not_sent_by_another(db):
-    from kyogyo.webhooks.delivery import LEASE, _claim
+    from kyogyo.webhooks.delivery import INTERRUPTED, _claim
+
+    LEASE = dt.timedelta(minutes=5)  # KYOGYO_WEBHOOKS_LEASE_SECONDS' default
 
     endpoint()
     record_event("deal.won", {"deal_id": 1}, at=T0)
@@ -245,11 +247,33 @@ def test_a_delivery_claimed_by_one_worker_is_not_sent_by_another(db):
     seen_by_second = Delivery.objects.get()
     assert _claim(seen_by_first, now)
     assert not _claim(seen_by_second, now)  # its view of next_attempt_at is stale
-    assert Delivery.objects.get().next_attempt_at == now + LEASE
+    claimed = Delivery.objects.get()
+    assert claimed.next_attempt_at == now + LEASE
+    # the claim counts the attempt: a worker that dies now leaves it in the log as interrupted
+    assert (claimed.attempts, claimed.last_attempt_at, claimed.error) == (1, now, INTERRUPTED)
     # the lease hides it from a run until it expires (a worker that died mid-send)
     assert deliver_due(now=now, transport=Receiver(200).transport, resolver=resolver()).attempted == 0
     later = deliver_due(now=now + LEASE, transport=Receiver(200).transport, resolver=resolver())
     assert later.delivered == 1
+    sent = Delivery.objects.get()
+    assert (sent.status, sent.attempts, sent.response_code, sent.error) == ("delivered", 2, 200, "")
+
+
+def test_a_delivery_interrupted_at_every_attempt_is_given_up(db, settings):
+    """A body that kills its sender each time does not come back for ever: after
+    ``MAX_ATTEMPTS`` claims it fails like any other."""
+    from kyogyo.webhooks.delivery import INTERRUPTED, MAX_ATTEMPTS, _claim
+
+    settings.KYOGYO_WEBHOOKS_LEASE_SECONDS = 60
+    endpoint()
+    record_event("deal.won", {"deal_id": 1}, at=T0)
+    now = due()
+    for n in range(MAX_ATTEMPTS):  # each claim's sender dies before recording the outcome
+        assert _claim(Delivery.objects.get(), now + dt.timedelta(minutes=n))
+    run = deliver_due(now=now + dt.timedelta(hours=1), transport=Receiver(200).transport, resolver=resolver())
+    assert (run.failed, run.delivered) == (1, 0)
+    gave_up = Delivery.objects.get()
+    assert (gave_up.status, gave_up.attempts, gave_up.error) == ("failed", MAX_ATTEMPTS, INTERRUPTED)
 
 
 def test_the_scheduled_job_runs_with_nothing_due(db):

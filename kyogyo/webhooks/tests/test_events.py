@@ -1,5 +1,5 @@
 """Events raised by the real actions (advance, handoffs, deals, churn, the SLA check)
-become deliveries after the action commits — and only if it commits."""
+become deliveries in the action's transaction — and only if it commits."""
 
 from __future__ import annotations
 

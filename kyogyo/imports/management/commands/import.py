@@ -8,10 +8,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kyogyo.imports.actions import ImportBusy, run_import
+from kyogyo.imports.actions import ImportBusy, Summary, run_import
 from kyogyo.imports.mappings import KINDS, MappingError, load_mapping
 from kyogyo.imports.presets import PRESETS
 from kyogyo.imports.sources import SourceError
+from kyogyo.ops.outage import said_plainly
 from kyogyo.ops.progress import reporter
 
 
@@ -63,22 +64,28 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        resume = "the rows committed before are kept: run the same command again to resume after them"
         try:
-            mapping = load_mapping(options["kind"], preset=options["preset"], path=options["mapping"])
-            summary = run_import(
-                options["kind"],
-                options["file"],
-                mapping,
-                dry_run=options["dry_run"],
-                encoding=options["encoding"],
-                batch_size=options["batch_size"],
-                error_file=options["errors"],
-                progress=None
-                if options["quiet"]
-                else reporter(f"import {options['kind']}", stream=sys.stderr),
-            )
+            with said_plainly(resume):
+                summary = self._run(options)
         except (MappingError, SourceError, ImportBusy, LookupError) as error:
             raise CommandError(str(error)) from None
+        self._report(summary, options)
+
+    def _run(self, options: dict) -> Summary:
+        mapping = load_mapping(options["kind"], preset=options["preset"], path=options["mapping"])
+        return run_import(
+            options["kind"],
+            options["file"],
+            mapping,
+            dry_run=options["dry_run"],
+            encoding=options["encoding"],
+            batch_size=options["batch_size"],
+            error_file=options["errors"],
+            progress=None if options["quiet"] else reporter(f"import {options['kind']}", stream=sys.stderr),
+        )
+
+    def _report(self, summary: Summary, options: dict) -> None:
         data = summary.as_dict()
         if options["format"] == "json":
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))

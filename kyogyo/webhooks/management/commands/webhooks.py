@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kyogyo.ops.outage import said_plainly
 from kyogyo.webhooks import actions
 from kyogyo.webhooks.delivery import deliver_due
 from kyogyo.webhooks.models import Delivery, Endpoint
@@ -90,7 +91,9 @@ class Command(BaseCommand):
         self.stdout.write(f"New secret for endpoint {endpoint.pk}: {endpoint.secret}")
 
     def do_deliver(self, options: dict[str, Any]) -> None:
-        run = deliver_due(limit=options["limit"])
+        then = "a delivery whose outcome was not recorded is sent again after its lease (at least once)"
+        with said_plainly(then):
+            run = deliver_due(limit=options["limit"])
         self.stdout.write(f"Delivered: {run.delivered}, to retry: {run.retrying}, given up: {run.failed}")
         for error in run.errors:
             self.stderr.write(error)
