@@ -42,7 +42,7 @@ class Card:
 class Column:
     stage: PipelineStage
     count: int = 0
-    amount: int = 0
+    amount: int | restricted.Masked = 0  # Masked: the reader may not see amounts
     stalled: int = 0
     cards: list[Card] = field(default_factory=list)
 
