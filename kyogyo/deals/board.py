@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 
 from kyogyo.analytics.models import AnalyticsSettings
 from kyogyo.deals.models import Deal, PipelineStage
-from kyogyo.org import access
+from kyogyo.org import access, restricted
 from kyogyo.org.models import Team, User
 
 CARDS_PER_COLUMN = 20
@@ -42,7 +42,7 @@ class Card:
 class Column:
     stage: PipelineStage
     count: int = 0
-    amount: int = 0
+    amount: int | restricted.Masked = 0  # Masked: the reader may not see amounts
     stalled: int = 0
     cards: list[Card] = field(default_factory=list)
 
@@ -150,9 +150,10 @@ def cards(
         .order_by("stage_changed_at", "id")[offset : offset + limit + 1]
     )
     limit_at = stalled_since(stage, now)
+    policy = restricted.policy(user)  # a card shows what the reader may see of the deal
     shown = [
         Card(
-            deal=deal,
+            deal=policy.mask(deal),
             days_in_stage=max((now - deal.since).days, 0),  # type: ignore[attr-defined]
             stalled=limit_at is not None and deal.since < limit_at,  # type: ignore[attr-defined]
             editable=access.can_edit_deal(user, deal),
@@ -168,9 +169,12 @@ def board(user: User, filters: Filters, now: dt.datetime) -> Board:
     sums = totals(deals, stages, now)
     columns: list[Column] = []
     won = lost = None
+    # A column's total gives a hidden amount away (a column of one deal is its amount).
+    hidden = restricted.policy(user).always_hidden(Deal, "amount")
     for stage in stages:
         row = sums.get(stage.pk, {})
-        column = Column(stage, row.get("count", 0), row.get("amount", 0), row.get("stalled", 0))
+        amount = restricted.masked_value() if hidden else row.get("amount", 0)
+        column = Column(stage, row.get("count", 0), amount, row.get("stalled", 0))
         if stage.is_won:
             won = won or column
         elif stage.is_lost:

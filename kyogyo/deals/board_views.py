@@ -102,11 +102,12 @@ def _board_filters(request: HttpRequest) -> board.Filters:
     return BoardFilterForm(QueryDict(request.POST.get("board_query", "").lstrip("?"))).filters()
 
 
-def _shown_totals(filters: board.Filters, now: dt.datetime) -> dict[str, dict[str, str]]:
+def _shown_totals(user: User, filters: board.Filters, now: dt.datetime) -> dict[str, dict[str, str]]:
+    hidden = restricted.policy(user).always_hidden(Deal, "amount")
     return {
         key: {
             "count": number(row["count"]),
-            "amount": money(row["amount"]),
+            "amount": str(restricted.masked_value()) if hidden else money(row["amount"]),
             "stalled": number(row["stalled"]),
         }
         for key, row in board.column_totals(filters, now).items()
@@ -131,7 +132,7 @@ def _done(request: HttpRequest, deal: Deal, message: str) -> HttpResponse:
                 "version": deal.version,
                 "stage": deal.pipeline_stage.key,
                 "status": deal.status,
-                "columns": _shown_totals(_board_filters(request), now),
+                "columns": _shown_totals(_user(request), _board_filters(request), now),
                 "days": ngettext("%(days)s day in stage", "%(days)s days in stage", 0) % {"days": 0},
             }
         )

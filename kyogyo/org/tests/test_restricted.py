@@ -147,6 +147,7 @@ def test_japanese_readers_see_hidden_values_as_hihyouji(story, people):
 AMOUNT_SURFACES = {
     "deal page": lambda s, u, api: _page(u, f"/deals/{s[1].pk}/"),
     "deals list": lambda s, u, api: _page(u, "/deals/"),
+    "pipeline board (cards, totals)": lambda s, u, api: _page(u, "/pipeline/"),
     "company page (deals, timeline)": lambda s, u, api: _page(u, f"/companies/{s[0].account_id}/"),
     "person page (timeline)": lambda s, u, api: _page(u, f"/people/{s[0].pk}/"),
     "deals export CSV": lambda s, u, api: _page(u, "/deals/export/", format="csv"),
