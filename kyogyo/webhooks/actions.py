@@ -48,6 +48,12 @@ def subscribed_types() -> frozenset[str]:
     return _subscribed[1]
 
 
+def is_wanted(event_type: str) -> bool:
+    """Some active endpoint may want ``event_type`` (no query while the list is fresh)."""
+    wanted = subscribed_types()
+    return "*" in wanted or event_type in wanted
+
+
 def forget_subscriptions(**kwargs: Any) -> None:
     """Connected to the saving and deleting of endpoints: this process reads them again."""
     global _subscribed
@@ -141,8 +147,7 @@ def record_event(
     every attempt sends (and signs) the same bytes."""
     if event_type not in EVENT_TYPES:
         raise WebhookError("unknown_event", f"unknown event type {event_type!r}")
-    wanted = subscribed_types()
-    if "*" not in wanted and event_type not in wanted:
+    if not is_wanted(event_type):
         return []
     endpoints = [e for e in Endpoint.objects.filter(active=True) if e.wants(event_type)]
     if not endpoints:

@@ -21,12 +21,14 @@ from django.db import InterfaceError, OperationalError, transaction
 from kyogyo.deals.models import Deal
 from kyogyo.success.models import SubscriptionChange
 from kyogyo.webhooks import events
-from kyogyo.webhooks.actions import record_event
+from kyogyo.webhooks.actions import is_wanted, record_event
 
 log = logging.getLogger(__name__)
 
 
 def _safely(event_type: str, data: Callable[[], dict[str, Any]]) -> None:
+    if not is_wanted(event_type):  # before the savepoint: events nobody wants cost no query
+        return
     try:
         with transaction.atomic():  # a savepoint: a failure undoes the recording, not the action
             record_event(event_type, data)
