@@ -7,6 +7,7 @@ part-way resumes after its last committed batch; invalid rows go to a CSV error 
 from __future__ import annotations
 
 import csv
+import fcntl
 import gc
 import hashlib
 import os
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -134,13 +135,14 @@ def run_import(
     total = _count(path, encoding) if progress else 0
 
     run: ImportRun | None = None
+    lock: IO[str] | None = None
     skip = 0
     summary = Summary()
     if dry_run:
         target = error_file or import_dir() / f"dry-run-{kind}-{digest[:12]}-errors.csv"
         errors = ErrorFile(target, header)
     else:
-        run = _open_run(kind, path, digest, mapping)
+        run, lock = _open_run(kind, path, digest, mapping)
         skip = run.rows_done
         summary = Summary(run.created, run.updated, run.unchanged, run.errors, rows=skip, resumed_after=skip)
         target = (
@@ -187,15 +189,18 @@ def run_import(
                     transaction.set_rollback(True)
             if progress:
                 progress(summary.rows, total)
+        summary.error_file = str(errors.path) if summary.errors else None
+        if run is not None:
+            run.status = ImportRun.Status.DONE
+            run.finished_at = timezone.now()
+            run.error_file = summary.error_file or ""
+            run.save()
+            _lock_path(run).unlink(missing_ok=True)
     finally:
         errors.close()
         _collect_as_before(thresholds)
-    summary.error_file = str(errors.path) if summary.errors else None
-    if run is not None:
-        run.status = ImportRun.Status.DONE
-        run.finished_at = timezone.now()
-        run.error_file = summary.error_file or ""
-        run.save()
+        if lock is not None:
+            lock.close()  # releases the run for another process (as a process's death does)
     if progress and summary.rows < total:
         progress(total, total)
     return summary
@@ -217,7 +222,8 @@ def _collect_as_before(thresholds: tuple[int, int, int]) -> None:
     gc.unfreeze()
 
 
-def _open_run(kind: str, path: Path, digest: str, mapping: Mapping) -> ImportRun:
+def _open_run(kind: str, path: Path, digest: str, mapping: Mapping) -> tuple[ImportRun, IO[str]]:
+    """The unfinished run of this file and mapping (or a new one), locked for this process."""
     with transaction.atomic():
         unfinished = (
             ImportRun.objects.select_for_update()
@@ -226,15 +232,11 @@ def _open_run(kind: str, path: Path, digest: str, mapping: Mapping) -> ImportRun
             .first()
         )
         if unfinished is not None:
-            if _alive_elsewhere(unfinished):
-                raise ImportBusy(
-                    f"import run {unfinished.pk} of this file is still running "
-                    f"(process {unfinished.pid}); wait for it or stop it first"
-                )
+            lock = _lock(unfinished)
             unfinished.host, unfinished.pid = socket.gethostname()[:255], os.getpid()
             unfinished.save(update_fields=["host", "pid"])
-            return unfinished
-        return ImportRun.objects.create(
+            return unfinished, lock
+        run = ImportRun.objects.create(
             host=socket.gethostname()[:255],
             pid=os.getpid(),
             kind=kind,
@@ -244,20 +246,31 @@ def _open_run(kind: str, path: Path, digest: str, mapping: Mapping) -> ImportRun
             mapping_hash=mapping.digest,
             started_at=timezone.now(),
         )
+        return run, _lock(run)
 
 
-def _alive_elsewhere(run: ImportRun) -> bool:
-    """Another live process on this machine works on the run. (A run started on another
-    machine cannot be checked; it is taken over.)"""
-    if run.host != socket.gethostname()[:255] or not run.pid or run.pid == os.getpid():
-        return False
+def _lock_path(run: ImportRun) -> Path:
+    return import_dir() / "locks" / f"run-{run.pk}.lock"
+
+
+def _lock(run: ImportRun) -> IO[str]:
+    """Hold the run's lock file while working on it. The operating system releases it when
+    the process ends, however it ends, so a run is busy exactly while a live process works
+    on it — not merely while the process that last worked on it lives (a background worker
+    lives on after its task failed, and its retry runs in another process). The lock is
+    per machine: a run started on another machine cannot be checked; it is taken over."""
+    path = _lock_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
     try:
-        os.kill(run.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ImportBusy(
+            f"import run {run.pk} of this file is still running (process {run.pid}); "
+            "wait for it or stop it first"
+        ) from None
+    return handle
 
 
 def _count(path: Path, encoding: str | None) -> int:

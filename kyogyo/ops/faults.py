@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PG_BIN = Path(os.environ.get("KYOGYO_PG_BIN", "/usr/lib/postgresql/15/bin"))
 TEMPLATE = "kyogyo_template"
@@ -146,14 +147,19 @@ def run_kyogyo(env: dict[str, str], *args: str, check: bool = True) -> subproces
     return done
 
 
-def start_kyogyo(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+def start_kyogyo(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[str]:
     """A ``kyogyo`` process in a session of its own, so a kill reaches its children (the
-    worker's) too."""
+    worker's) too. Its output is piped, or appended to ``log`` (a long-running process
+    would block on a full pipe nobody reads)."""
+    if log is None:
+        out: Any = subprocess.PIPE
+    else:
+        out = log.open("a")
     return subprocess.Popen(
         [kyogyo_command(), *args],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=out,
+        stderr=subprocess.STDOUT if log is not None else subprocess.PIPE,
         text=True,
         start_new_session=True,
     )

@@ -7,8 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import psycopg
 from django.core.management.base import CommandError
 from django.db import InterfaceError, OperationalError
+
+#: Django's wrapped errors, and psycopg's own from code that uses the driver directly (COPY)
+LOST = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def first_line(exc: BaseException) -> str:
@@ -22,5 +26,5 @@ def said_plainly(then: str) -> Iterator[None]:
     (e.g. "run the same command again to resume")."""
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
+    except LOST as exc:
         raise CommandError(f"database_unavailable: the database failed ({first_line(exc)}); {then}") from None

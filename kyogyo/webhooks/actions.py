@@ -49,7 +49,7 @@ def subscribed_types() -> frozenset[str]:
 
 
 def is_wanted(event_type: str) -> bool:
-    """Does some active endpoint want ``event_type``? (No query while the answer is fresh.)"""
+    """Some active endpoint may want ``event_type`` (no query while the list is fresh)."""
     wanted = subscribed_types()
     return "*" in wanted or event_type in wanted
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def _safely(event_type: str, data: Callable[[], dict[str, Any]]) -> None:
-    if not is_wanted(event_type):  # nobody listens (an import's thousands of stage changes): no savepoint
+    if not is_wanted(event_type):  # before the savepoint: events nobody wants cost no query
         return
     try:
         with transaction.atomic():  # a savepoint: a failure undoes the recording, not the action

@@ -15,7 +15,7 @@ from kyogyo.ops import faults
 
 pytestmark = pytest.mark.faults
 
-ROWS = 3000
+ROWS = 2000
 BATCH = 150
 BROKEN = set(range(11, ROWS, 37))  # about 3 %: an e-mail address that is not one
 COMPANIES = 7  # contact_rows spreads the people over seven companies
@@ -73,7 +73,11 @@ def test_an_import_broken_at_random_points_resumes_with_each_valid_row_once(
         done = faults.run_kyogyo(env, *command, "--format", "json", "--quiet")
 
         result = json.loads(done.stdout)
-        assert (result["created"], result["errors"]) == (valid, len(BROKEN)), (fault, what)
+        # a resumed run counts the whole run; a rerun after a run that finished first, nothing new
+        assert (result["created"] + result["unchanged"], result["errors"]) == (valid, len(BROKEN)), (
+            fault,
+            what,
+        )
         lines = [int(e["line"]) for e in error_rows(result["error_file"])]
         assert lines == [i + 2 for i in sorted(BROKEN)], (fault, what)
 
@@ -87,12 +91,11 @@ def test_an_import_broken_at_random_points_resumes_with_each_valid_row_once(
         # every person entered the journey once: one transition, one milestones row
         assert one("SELECT count(*), count(DISTINCT subject_id) FROM journey_transition") == (valid, valid)
         assert one("SELECT count(*) FROM journey_milestone") == (valid,)
-        assert one("SELECT status, rows_done, created, errors FROM imports_importrun") == (
-            "done",
-            ROWS,
-            valid,
-            len(BROKEN),
+        runs = cluster.execute(
+            "SELECT status, rows_done, created, errors FROM imports_importrun ORDER BY id", database
         )
+        assert runs[0] == ("done", ROWS, valid, len(BROKEN)), (fault, what)
+        assert all(run[:2] == ("done", ROWS) for run in runs), (fault, what)
         # the history: one `create` row per created record, none for a record not kept
         for table, model in (
             ("customers_contact", "customers.contact"),

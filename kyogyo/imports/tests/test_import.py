@@ -630,25 +630,41 @@ def test_accounts_match_by_domain_and_name_ignoring_case(db, tmp_path):
     assert (by_name.name, by_name.industry) == ("BETA CORP", "energy")
 
 
-def test_a_run_another_live_process_works_on_is_not_joined(db, tmp_path, settings):
+def test_a_run_another_live_process_works_on_is_not_joined(db, tmp_path, settings, import_dir):
+    """Busy is "a live process holds the run's lock", which the system releases however that
+    process ends; the process that last worked on the run merely being alive is not enough
+    (a background worker lives on after its task failed, and the retry runs elsewhere)."""
     import subprocess
+    import sys
 
     path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADER, account_rows(30))
     settings.KYOGYO_IMPORT_CRASH_IN_BATCH = 2
     with pytest.raises(InjectedCrash):
         run("accounts", path, "--preset", "generic", "--batch-size", "10")
     settings.KYOGYO_IMPORT_CRASH_IN_BATCH = None
-    other = subprocess.Popen(["sleep", "60"])
+    lock = import_dir / "locks" / f"run-{ImportRun.objects.get().pk}.lock"
+    holder = (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print(1, flush=True); time.sleep(60)"
+    )
+    other = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
+        assert other.stdout.readline() == "1\n"  # it holds the lock now
         ImportRun.objects.update(pid=other.pid)
         with pytest.raises(CommandError, match="still running"):
             run("accounts", path, "--preset", "generic", "--batch-size", "10")
     finally:
         other.kill()
         other.wait()
-
-    result = run("accounts", path, "--preset", "generic", "--batch-size", "10")
+    idle = subprocess.Popen(["sleep", "60"])  # alive, but not working on the run
+    try:
+        ImportRun.objects.update(pid=idle.pid)
+        result = run("accounts", path, "--preset", "generic", "--batch-size", "10")
+    finally:
+        idle.kill()
+        idle.wait()
     assert (result["created"], ImportRun.objects.get().status) == (30, "done")
+    assert not lock.exists()  # a finished run leaves no lock file behind
 
 
 def test_the_trade_show_example_on_a_shift_jis_file(defaults, tmp_path):

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyogyo.analytics import snapshot
 from kyogyo.analytics.output import to_json
+from kyogyo.ops.outage import said_plainly
 
 
 class Command(BaseCommand):
@@ -30,13 +31,15 @@ class Command(BaseCommand):
             if not as_json:
                 self.stderr.write(message)
 
+        unchanged = "the current generation is unchanged and readers keep it: run the same command again"
         try:
-            if action == "status":
-                data = snapshot.status()
-            elif action == "rebuild":
-                data = snapshot.rebuild(progress=say).as_dict()
-            else:
-                data = snapshot.refresh(progress=say).as_dict()
+            with said_plainly(unchanged):
+                if action == "status":
+                    data = snapshot.status()
+                elif action == "rebuild":
+                    data = snapshot.rebuild(progress=say).as_dict()
+                else:
+                    data = snapshot.refresh(progress=say).as_dict()
         except snapshot.SnapshotError as exc:
             raise CommandError(f"{exc.code}: {exc}") from exc
         if as_json:
