@@ -46,6 +46,17 @@ def default_language():
 
 
 @pytest.fixture(autouse=True)
+def fresh_webhook_subscriptions():
+    """Which events endpoints want is kept per process for a while; a test's endpoints are
+    rolled back without a signal, so every test starts with the list read again."""
+    from kyogyo.webhooks.actions import forget_subscriptions
+
+    forget_subscriptions()
+    yield
+    forget_subscriptions()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs seconds per user; tests need speed, not strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

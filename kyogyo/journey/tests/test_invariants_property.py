@@ -50,7 +50,7 @@ from kyogyo.marketing.models import Activity, ActivityType
 from kyogyo.ops import invariants
 from kyogyo.testing import T0
 
-HANDOFF_STAGES = ("mql", "sql", "won")
+HANDOFF_STAGES = ("mql", "sql", "won", "expansion")  # the stages that open a handoff
 REFUSALS = (JourneyError, HandoffError, DealError, ActivityError)
 
 PROFILES = {
