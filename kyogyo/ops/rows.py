@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, models
 
 from kyogyo.audit import context as audit
+from kyogyo.audit import registry, triggers
 
 
 class Table:
@@ -70,7 +71,15 @@ class Table:
                     copy.write_row(values)
         else:
             marks = ", ".join("?" for _ in columns)
-            raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", encoded)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            tracked = registry.entry_for(self.model._meta.label_lower)
+            if tracked is None or not self.auto_id or not audit.current().recording:
+                raw.executemany(sql, encoded)
+                return ids
+            # ids are consecutive (``_new_ids``): their history follows in one statement
+            triggers.sqlite_insert_recorded(
+                raw, tracked, lambda: raw.executemany(sql, encoded), ids[0], ids[-1]
+            )
         return ids
 
     def find(

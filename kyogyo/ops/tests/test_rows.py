@@ -67,3 +67,45 @@ def test_ids_are_never_used_twice_and_json_and_booleans_survive(defaults):
         assert milestones.insert([milestones.values_of(row)]) == [first[0]]
     saved = Milestone.objects.get(pk=first[0])
     assert (saved.first_entered, saved.entries, saved.current_since) == (row.first_entered, {"lead": 1}, T0)
+
+
+@pytest.mark.django_db
+def test_rows_written_in_bulk_have_the_history_a_single_create_has(defaults):
+    """On SQLite the bulk writer records its rows itself, in one statement (the row trigger
+    stands aside); on PostgreSQL the statement trigger does. Either way: the rows, values,
+    origin and order of an ORM create."""
+    from kyogyo.audit.context import origin
+    from kyogyo.audit.models import Change
+
+    def history(pks) -> list[tuple]:
+        rows = Change.objects.filter(model="customers.contact", object_id__in=[str(pk) for pk in pks])
+        return [(c.operation, c.changes, c.path, c.label, c.actor_id) for c in rows.order_by("id")]
+
+    people = [
+        {"email": "a@x.example.jp", "first_name": "花子", "last_name": "佐藤", "external_id": "e-1"},
+        {"email": None, "first_name": "B", "last_name": "", "title": "CTO"},
+    ]
+
+    def again(values: dict) -> dict:  # the same values but the unique ones
+        unique = {k: f"2{v}" for k, v in values.items() if k in ("email", "external_id") and v}
+        return {**values, **unique}
+
+    with origin("import", label="run 1"):
+        by_orm = [Contact.objects.create(created_at=T0, **values) for values in people]
+        table = Table(Contact)
+        with transaction.atomic():
+            ids = table.insert([table.values_of(Contact(created_at=T0, **again(v))) for v in people])
+    written = history(ids)
+    expected = history([c.pk for c in by_orm])
+    for change in expected:
+        for name in ("email", "external_id"):
+            if name in change[1]:
+                change[1][name][1] = f"2{change[1][name][1]}"
+    assert written == expected
+    assert [row[0] for row in written] == ["create", "create"] and written[0][2:4] == ("import", "run 1")
+    in_order = Change.objects.filter(model="customers.contact", object_id__in=[str(i) for i in ids])
+    assert [int(pk) for pk in in_order.order_by("id").values_list("object_id", flat=True)] == ids
+
+    with origin("demo"), transaction.atomic():  # a silent origin writes no history either way
+        quiet = table.insert([table.values_of(Contact(created_at=T0, email="q@x.example.jp"))])
+    assert history(quiet) == []
