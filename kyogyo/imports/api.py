@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from kyogyo.api.auth import user_of
@@ -161,12 +161,7 @@ def get_import(request: HttpRequest, import_id: RecordId):
     summary="The rows that could not go in: line, column, code, message and the original cells",
 )
 def get_error_file(request: HttpRequest, import_id: RecordId):
-    path = uploads.error_file_of(_get(request, import_id))
-    if path is None:
+    response = uploads.error_file_response(_get(request, import_id), user_of(request))
+    if response is None:
         raise not_found("error file")
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"import-{import_id}-errors.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    return response

@@ -5,21 +5,27 @@ file and the resuming of an interrupted run are exactly those of ``kyogyo import
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from kyogyo.imports.actions import ImportBusy, import_dir, run_import
 from kyogyo.imports.mappings import KINDS, MappingError, load_mapping
 from kyogyo.imports.models import ImportUpload
 from kyogyo.imports.sources import SourceError
+from kyogyo.org import restricted
 from kyogyo.org.models import User
 
 SUFFIXES = (".csv", ".xlsx")
@@ -182,6 +188,85 @@ def _finish(
 def error_file_of(upload: ImportUpload) -> Path | None:
     path = upload.summary.get("error_file") if upload.summary else None
     return Path(path) if path and Path(path).is_file() else None
+
+
+# The record a mapped field of each kind belongs to; ``account.name`` and the like name another.
+_MODELS = {
+    "accounts": "customers.Account",
+    "contacts": "customers.Contact",
+    "activities": "marketing.Activity",
+    "deals": "deals.Deal",
+    "subscriptions": "success.Subscription",
+    "nps": "success.NpsResponse",
+    "lifecycle": "customers.Contact",
+}
+_REFERENCES = {"account": "customers.Account", "contact": "customers.Contact", "deal": "deals.Deal"}
+ERROR_COLUMNS = 4  # line, column, code, message: then the row's own cells
+
+
+def hidden_columns(upload: ImportUpload, reader: User) -> set[str]:
+    """The file's columns mapped to a field ``reader`` may not see on any record (a field an
+    admin marked restricted): the error file shows them as "Restricted" to this reader, as
+    every other surface does. The error file echoes the uploader's own rows, so fields hidden
+    on some records only (people who withdrew consent) are left as they are."""
+    from django.apps import apps
+
+    policy = restricted.policy(reader)
+    if not policy.hides_anything:
+        return set()
+    stored = Path(upload.stored_path)
+    mapping = load_mapping(
+        upload.kind, preset=upload.preset or None, path=next(stored.parent.glob("mapping.*"), None)
+    )
+    hidden = set()
+    for column, names in mapping.columns.items():
+        for name in names:
+            group, _, key = name.partition(".")
+            label = _REFERENCES.get(group) if key else _MODELS[upload.kind]
+            if label and policy.always_hidden(apps.get_model(label), key or name):
+                hidden.add(column)
+    return hidden
+
+
+def error_file_response(upload: ImportUpload, reader: User) -> HttpResponseBase | None:
+    """The upload's error file (None: there is none) as ``reader`` may read it: as it is
+    when nothing in it is hidden from them, else with the hidden columns' cells — and the
+    messages about those cells, which may quote a value — masked."""
+    path = error_file_of(upload)
+    if path is None:
+        return None
+    hidden = hidden_columns(upload, reader)
+    name, content_type = f"import-{upload.pk}-errors.csv", "text/csv; charset=utf-8"
+    if not hidden:
+        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+    response = StreamingHttpResponse(_masked_lines(path, hidden), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _masked_lines(path: Path, hidden: set[str]) -> Iterator[bytes]:
+    mask = str(restricted.masked_value())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        positions = [i for i, name in enumerate(header) if i >= ERROR_COLUMNS and name in hidden]
+        writer.writerow(header)
+        for row in reader:
+            for i in positions:
+                if i < len(row) and row[i]:
+                    row[i] = mask
+            if len(row) > 3 and row[1] in hidden:
+                row[3] = mask
+            writer.writerow(row)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
 def run_for_real(dry_run: ImportUpload, user: User) -> ImportUpload:

@@ -11,7 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -140,13 +141,8 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_safe
-def error_file(request: HttpRequest, pk: int) -> FileResponse:
-    path = uploads.error_file_of(_upload(request, pk))
-    if path is None:
+def error_file(request: HttpRequest, pk: int) -> HttpResponseBase:
+    response = uploads.error_file_response(_upload(request, pk), request.user)  # type: ignore[arg-type]
+    if response is None:
         raise Http404
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"import-{pk}-errors.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    return response

@@ -134,3 +134,42 @@ def test_imports_are_seen_by_their_user_and_managers(api, people, django_capture
     assert api(people.outsider).get("/imports").status_code == 403
     outsider = upload(api(people.outsider), "leads.csv", contacts_csv(), kind="contacts", preset="generic")
     assert outsider.status_code == 403
+
+
+def test_the_error_file_hides_what_its_reader_may_not_see(api, people, django_capture_on_commit_callbacks):
+    """An error file echoes the uploaded cells. A column mapped to a field an admin marked
+    restricted reads "Restricted" for whoever may not see that field (the message about such
+    a cell too, as it may quote the value) — on the API and the web page alike."""
+    from django.test import Client
+
+    from kyogyo.org.models import RestrictedField
+    from kyogyo.testing import T0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = upload(
+            api(people.marketer), "leads.csv", contacts_csv(), kind="contacts", preset="generic"
+        ).json()
+    for field, model in (("email", "customers.contact"), ("domain", "customers.account")):
+        RestrictedField.objects.create(
+            model=model, field=field, audience=RestrictedField.Audience.ADMINS, created_at=T0
+        )
+
+    def rows(response) -> list[list[str]]:
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        assert response["Content-Disposition"] == f'attachment; filename="import-{mine["id"]}-errors.csv"'
+        return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    def web(user):
+        client = Client()
+        client.force_login(user)
+        return client.get(f"/imports/{mine['id']}/errors")
+
+    header, *broken = rows(api(people.manager).get(f"/imports/{mine['id']}/errors"))
+    assert header[:4] == ["line", "column", "code", "message"]
+    assert broken == [
+        ["3", "email", "bad_email", "Restricted", "c2", "Restricted", "Ken", "Ito", "Acme", "Restricted"]
+    ]
+    assert rows(web(people.manager))[1:] == broken
+    for reader in (api(people.admin).get(f"/imports/{mine['id']}/errors"), web(people.admin)):
+        seen = rows(reader)[1]
+        assert seen[5] == "not-an-email" and seen[9] == "acme.example.jp" and "not-an-email" in seen[3]
