@@ -144,7 +144,9 @@ def apply_before_write(connection: Any) -> None:
     if getattr(connection, "_kyogyo_origin", None) == stamp:
         return
     sql, params = settings_statement(now)
-    with connection.connection.cursor() as cursor:  # the raw cursor: not a write, not wrapped
+    # The raw cursor (not a write, not wrapped again), its errors as Django's: a lost database
+    # is an OperationalError to the callers here as for any other query.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(sql, params)
     connection._kyogyo_origin = stamp
 
