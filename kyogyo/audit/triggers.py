@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection as default_connection
 
 from kyogyo.audit import registry
+from kyogyo.audit.context import sqlite_origin
 
 TABLE = "audit_change"
 PREFIX = "kyogyo_audit_"
@@ -89,7 +90,9 @@ def sqlite_insert_recorded(
         insert()
     finally:
         raw.execute(create)
-    raw.execute(_sqlite_created(entry), (first, last))
+    # the origin once for the statement, not four calls back into Python per row
+    origin = [sqlite_origin(name) for name in ("at", "actor", "path", "label")]
+    raw.execute(_sqlite_created(entry), (*origin, first, last))
 
 
 @functools.cache
@@ -98,9 +101,8 @@ def _sqlite_created(entry: registry.Tracked) -> str:
     pk = _q(entry.model._meta.pk.column or "id")  # type: ignore[union-attr]
     return (
         f"INSERT INTO {TABLE} (at, model, object_id, operation, changes, actor_id, path, label, redacted) "
-        f"SELECT kyogyo_origin('at'), '{entry.label}', created.{pk}, 'create', "
-        f"{_sqlite_diff(entry, False, True, new_row='created')}, "
-        "kyogyo_origin('actor'), kyogyo_origin('path'), kyogyo_origin('label'), 0 "
+        f"SELECT ?, '{entry.label}', created.{pk}, 'create', "
+        f"{_sqlite_diff(entry, False, True, new_row='created')}, ?, ?, ?, 0 "
         f"FROM {table} AS created WHERE created.{pk} BETWEEN ? AND ? ORDER BY created.{pk}"
     )
 
