@@ -154,6 +154,7 @@ CUSTOMER_TABLES = [
     "handoffs_handoff",
     "journey_milestone",
     "journey_transition",
+    "deals_dealmove",
     "deals_deal",
     "marketing_activity",
     "customers_contact",

@@ -18,7 +18,7 @@ from django.db.models import Count
 
 from kyogyo.customers.models import Account, Contact
 from kyogyo.deals.actions import NOT_ACCEPTED, OPPORTUNITY_STAGE, QUALIFIED_STAGE, WON_STAGE, DealError
-from kyogyo.deals.models import Deal, PipelineStage
+from kyogyo.deals.models import Deal, DealMove, PipelineStage
 from kyogyo.demo.scenario import AccountSpec, HandoffView, PersonSpec
 from kyogyo.handoffs import routing
 from kyogyo.handoffs.actions import load_calendar
@@ -41,6 +41,7 @@ TABLES: list[type[models.Model]] = [
     Milestone,
     Handoff,
     Deal,
+    DealMove,
     Subscription,
     SubscriptionChange,
     NpsResponse,
@@ -129,6 +130,7 @@ class _Person:
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deal_moves: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: dict[int, dict[str, Any]] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     nps: list[dict[str, Any]] = field(default_factory=list)
@@ -451,15 +453,13 @@ class BulkDriver:
             not_accepted = self.reasons.get(("loss", NOT_ACCEPTED))
             for deal in person.deals.values():
                 if deal["status"] == Deal.Status.OPEN:
+                    if self.lost_stage is not None:
+                        self._record_move(deal, self.lost_stage.pk, at, None)
                     deal.update(
                         status=Deal.Status.LOST,
                         closed_at=at,
-                        stage_changed_at=at,
                         version=deal["version"] + 1,
                         loss_reason_id=not_accepted.pk if not_accepted else None,
-                        pipeline_stage_id=self.lost_stage.pk
-                        if self.lost_stage
-                        else deal["pipeline_stage_id"],
                     )
 
     def accept(self, contact_id: int, actor_id: int, at: dt.datetime) -> None:
@@ -533,21 +533,33 @@ class BulkDriver:
             raise DealError("closed", "the deal is closed")
         return deal
 
-    def move_deal(self, deal_id: int, pipeline_stage: str) -> None:
+    def _record_move(self, deal: dict, stage_id: int, at: dt.datetime, actor_id: int | None) -> None:
+        """As deals.actions._record_move: the deal's step into ``stage_id``, logged."""
+        if deal["pipeline_stage_id"] == stage_id:
+            return
+        assert self.person is not None
+        self.person.deal_moves.append(
+            {
+                "id": self._id(DealMove),
+                "deal_id": deal["id"],
+                "from_stage_id": deal["pipeline_stage_id"],
+                "to_stage_id": stage_id,
+                "at": at,
+                "actor_id": actor_id,
+            }
+        )
+        deal.update(pipeline_stage_id=stage_id, stage_changed_at=at)
+
+    def move_deal(self, deal_id: int, pipeline_stage: str, actor_id: int | None, at: dt.datetime) -> None:
         deal = self._deal(deal_id)
-        deal["pipeline_stage_id"] = self.pipeline[pipeline_stage].pk
+        self._record_move(deal, self.pipeline[pipeline_stage].pk, at, actor_id)
         deal["version"] += 1
 
     def win(self, deal_id: int, actor_id: int | None, at: dt.datetime) -> None:
         deal = self._deal(deal_id)
         self._advance(WON_STAGE, at, via=Transition.Via.USER, actor_id=actor_id)
-        deal.update(
-            status=Deal.Status.WON,
-            closed_at=at,
-            stage_changed_at=at,
-            pipeline_stage_id=self.won_stage.pk,  # type: ignore[union-attr]
-            version=deal["version"] + 1,
-        )
+        self._record_move(deal, self.won_stage.pk, at, actor_id)  # type: ignore[union-attr]
+        deal.update(status=Deal.Status.WON, closed_at=at, version=deal["version"] + 1)
 
     def lose(self, deal_id: int, actor_id: int | None, reason: str, at: dt.datetime) -> None:
         deal = self._deal(deal_id)
@@ -555,13 +567,9 @@ class BulkDriver:
         target = code.sends_to.key if code.sends_to else "nurture"
         if self.person.state.current == OPPORTUNITY_STAGE:  # type: ignore[union-attr]
             self._advance(target, at, via=Transition.Via.USER, actor_id=actor_id, reason=code)
+        self._record_move(deal, self.lost_stage.pk, at, actor_id)  # type: ignore[union-attr]
         deal.update(
-            status=Deal.Status.LOST,
-            closed_at=at,
-            stage_changed_at=at,
-            pipeline_stage_id=self.lost_stage.pk,  # type: ignore[union-attr]
-            loss_reason_id=code.pk,
-            version=deal["version"] + 1,
+            status=Deal.Status.LOST, closed_at=at, loss_reason_id=code.pk, version=deal["version"] + 1
         )
 
     # ---------------------------------------------------------------- customer success
@@ -692,6 +700,7 @@ class BulkDriver:
             )
         rows[Handoff] += person.handoffs
         rows[Deal] += person.deals.values()
+        rows[DealMove] += person.deal_moves
         rows[Subscription] += person.subscriptions.values()
         rows[SubscriptionChange] += person.changes
         rows[NpsResponse] += person.nps

@@ -130,8 +130,13 @@ class ActionDriver:
         )
         return deal.pk, deal.owner_id
 
-    def move_deal(self, deal_id: int, pipeline_stage: str) -> None:
-        deal_actions.move_deal(Deal.objects.get(pk=deal_id), self.pipeline[pipeline_stage])
+    def move_deal(self, deal_id: int, pipeline_stage: str, actor_id: int | None, at: dt.datetime) -> None:
+        deal_actions.move_deal(
+            Deal.objects.get(pk=deal_id),
+            self.pipeline[pipeline_stage],
+            actor=self.users[actor_id] if actor_id else None,
+            at=at,
+        )
 
     def win(self, deal_id: int, actor_id: int | None, at: dt.datetime) -> None:
         deal_actions.win_deal(

@@ -22,7 +22,7 @@ from django.db import connection, connections, models, transaction
 from django.db.models import Max
 
 from kyogyo.customers.models import Account, Contact
-from kyogyo.deals.models import Deal
+from kyogyo.deals.models import Deal, DealMove
 from kyogyo.demo import bulk, scenario
 from kyogyo.handoffs import routing
 from kyogyo.handoffs.actions import mark_breaches
@@ -47,6 +47,7 @@ LOCAL_REFERENCES: dict[type[models.Model], list[tuple[str, type[models.Model]]]]
         ("subject_id", Contact),
     ],
     Deal: [("id", Deal), ("contact_id", Contact)],
+    DealMove: [("id", DealMove), ("deal_id", Deal)],
     Subscription: [("id", Subscription), ("deal_id", Deal)],
     SubscriptionChange: [("id", SubscriptionChange), ("subscription_id", Subscription)],
     NpsResponse: [("id", NpsResponse), ("contact_id", Contact)],
@@ -56,6 +57,7 @@ USER_COLUMNS: dict[type[models.Model], list[str]] = {
     Transition: ["actor_id"],
     Handoff: ["assigned_to_id", "acted_by_id"],
     Deal: ["owner_id"],
+    DealMove: ["actor_id"],
 }
 
 
