@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kyogyo.audit import context as audit
@@ -156,6 +156,7 @@ def run_import(
 
     audit.relabel(f"{kind} import of {path.name}" + (f" (run {run.pk})" if run else ""))
     importer = _Importer(kind, mapping, header)
+    statistics = _Statistics(kind)
     thresholds = _collect_less()
     try:
         # Rows a previous run committed: only their keys are needed (duplicates within the file).
@@ -187,6 +188,8 @@ def run_import(
                     run.save()
                 else:
                     transaction.set_rollback(True)
+            if not dry_run:
+                statistics.after(summary.created + summary.updated)
             if progress:
                 progress(summary.rows, total)
         summary.error_file = str(errors.path) if summary.errors else None
@@ -204,6 +207,37 @@ def run_import(
     if progress and summary.rows < total:
         progress(total, total)
     return summary
+
+
+class _Statistics:
+    """Fresh planner statistics while an import grows the tables it looks rows up in. The
+    look-ups by a company's name or domain go through expression indexes (``LOWER(name)``),
+    and PostgreSQL, knowing nothing about a table that grew from nothing to 100,000 rows
+    (where autovacuum is off, or has not come round yet), guessed each of 900 names matched
+    hundreds of rows and scanned the whole table instead: most of the database's time in a
+    1,000,000-row import. Analyzed after 10,000 rows written, then each time the count
+    doubles — a dozen times at most, a fraction of a second each. SQLite's planner uses the
+    indexes without statistics."""
+
+    FIRST = 10_000
+    TABLES = ("customers_account", "customers_contact")
+    OWN = {
+        "deals": ("deals_deal",),
+        "subscriptions": ("success_subscription",),
+        "activities": ("marketing_activity",),
+        "nps": ("success_npsresponse",),
+    }
+
+    def __init__(self, kind: str) -> None:
+        self.tables = (*self.TABLES, *self.OWN.get(kind, ()))
+        self.next = self.FIRST
+
+    def after(self, written: int) -> None:
+        if written < self.next or connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(self.tables)}")
+        self.next = max(written * 2, self.FIRST)
 
 
 def _collect_less() -> tuple[int, int, int]:

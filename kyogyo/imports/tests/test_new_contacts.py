@@ -296,3 +296,31 @@ def test_a_batch_the_database_refuses_goes_row_by_row(people, tmp_path, django_c
     for table in row_by_row[0]:
         assert dump[table] == row_by_row[0][table], table
     assert batched[1:] == row_by_row[1:]
+
+
+def test_postgresql_statistics_are_refreshed_as_the_tables_grow(defaults, tmp_path, monkeypatch):
+    """After the first rows and each time their count doubles (here from 100: after 100, 200
+    and 400 of 500 rows), PostgreSQL analyzes the tables the import looks rows up in — or its
+    planner scans whole tables it believes empty. SQLite needs no statistics for that."""
+    monkeypatch.setattr(import_actions._Statistics, "FIRST", 100)
+    rows = [
+        [
+            f"S{i}",
+            f"s{i}@company{i % 50}.example.jp",
+            "Taro",
+            "",
+            "",
+            "2026-03-01 10:00",
+            f"Company {i % 50}",
+            "",
+        ]
+        for i in range(500)
+    ]
+    path = write(tmp_path / "grow.csv", rows)
+    mapping = load_mapping("contacts", preset="generic", path=None)
+    with CaptureQueriesContext(connection) as captured:
+        summary = import_actions.run_import("contacts", path, mapping, batch_size=100)
+    analyzed = [q["sql"] for q in captured if q["sql"].startswith("ANALYZE")]
+    assert summary.created == 500
+    expected = 3 if connection.vendor == "postgresql" else 0
+    assert analyzed == ["ANALYZE customers_account, customers_contact"] * expected
