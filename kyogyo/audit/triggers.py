@@ -91,7 +91,7 @@ def sqlite_insert_recorded(
     finally:
         raw.execute(create)
     # the origin once for the statement, not four calls back into Python per row
-    origin = [sqlite_origin(name) for name in ("at", "actor", "path", "label")]
+    origin = [sqlite_origin(field) for field in ("at", "actor", "path", "label")]
     raw.execute(_sqlite_created(entry), (*origin, first, last))
 
 
