@@ -158,6 +158,7 @@ def run_import(
     importer = _Importer(kind, mapping, header)
     statistics = _Statistics(kind)
     thresholds = _collect_less()
+    cache = _larger_page_cache()
     try:
         # Rows a previous run committed: only their keys are needed (duplicates within the file).
         for row in islice(rows, skip):
@@ -202,6 +203,7 @@ def run_import(
     finally:
         errors.close()
         _collect_as_before(thresholds)
+        _page_cache_as_before(cache)
         if lock is not None:
             lock.close()  # releases the run for another process (as a process's death does)
     if progress and summary.rows < total:
@@ -238,6 +240,30 @@ class _Statistics:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {', '.join(self.tables)}")
         self.next = max(written * 2, self.FIRST)
+
+
+IMPORT_PAGE_CACHE_KIB = 256 * 1024
+
+
+def _larger_page_cache() -> int | None:
+    """On SQLite, a page cache of 256 MiB for the run (returns the setting as it was). Every
+    new person goes into a dozen indexes at places all over them; with SQLite's default
+    2 MiB cache, once the tables outgrow it nearly each of those places is a page read back
+    from the operating system (at 200,000 rows: 7.1 s of system time, 3.7 s with the larger
+    cache). PostgreSQL's buffers are the server's."""
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{IMPORT_PAGE_CACHE_KIB}")  # negative: KiB, not pages
+    return before
+
+
+def _page_cache_as_before(before: int | None) -> None:
+    if before is not None and connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
 
 
 def _collect_less() -> tuple[int, int, int]:

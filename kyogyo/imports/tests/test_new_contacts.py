@@ -324,3 +324,37 @@ def test_postgresql_statistics_are_refreshed_as_the_tables_grow(defaults, tmp_pa
     assert summary.created == 500
     expected = 3 if connection.vendor == "postgresql" else 0
     assert analyzed == ["ANALYZE customers_account, customers_contact"] * expected
+
+
+def test_sqlite_reads_a_run_through_a_larger_page_cache_and_then_as_before(defaults, tmp_path):
+    """On SQLite the run's connection keeps 256 MiB of pages (each new person lands all over a
+    dozen indexes) and goes back to its own setting afterwards, also when the run fails."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's buffers are the server's")
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return int(cursor.fetchone()[0])
+
+    before = cache_size()
+    rows = [
+        [f"P{i}", f"p{i}@company.example.jp", "Taro", "", "", "2026-03-01 10:00", "Company", ""]
+        for i in range(3)
+    ]
+    path = write(tmp_path / "cache.csv", rows)
+    mapping = load_mapping("contacts", preset="generic", path=None)
+    during: list[int] = []
+    summary = import_actions.run_import(
+        "contacts", path, mapping, progress=lambda done, total: during.append(cache_size())
+    )
+    assert summary.created == 3
+    assert set(during) == {-import_actions.IMPORT_PAGE_CACHE_KIB}
+    assert cache_size() == before
+
+    def crash(done: int, total: int) -> None:
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        import_actions.run_import("contacts", write(tmp_path / "again.csv", rows), mapping, progress=crash)
+    assert cache_size() == before
