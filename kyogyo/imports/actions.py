@@ -10,9 +10,10 @@ import csv
 import fcntl
 import gc
 import hashlib
+import multiprocessing
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -129,10 +130,10 @@ def run_import(
     """Import ``path`` as ``kind`` rows; resumes an unfinished run of the same file and mapping."""
     batch_size = batch_size or int(getattr(settings, "KYOGYO_IMPORT_BATCH_SIZE", 5000))
     header, rows = read_rows(path, encoding=encoding)
+    rows.close()  # read again, a batch ahead, by the reading process (``_ReadAhead``)
     digest = file_hash(path)
     mapping.check_header(header)
     mapping.check_stages(set(Stage.objects.values_list("key", flat=True)))
-    total = _count(path, encoding) if progress else 0
 
     run: ImportRun | None = None
     lock: IO[str] | None = None
@@ -157,17 +158,15 @@ def run_import(
     audit.relabel(f"{kind} import of {path.name}" + (f" (run {run.pk})" if run else ""))
     importer = _Importer(kind, mapping, header)
     statistics = _Statistics(kind)
-    thresholds = _collect_less()
+    thresholds = _collect_less()  # (before the fork: the reader makes as many objects)
     cache = _larger_page_cache()
+    reader: _ReadAhead | None = None
     try:
-        # Rows a previous run committed: only their keys are needed (duplicates within the file).
-        for row in islice(rows, skip):
-            importer.remember(row)
+        reader = _ReadAhead(importer, path, encoding, skip=skip, batch_size=batch_size, unshared=lock)
+        total = _count(path, encoding) if progress else 0
         if progress:
             progress(skip, total)
-        batch_number = 0
-        while batch := list(islice(rows, batch_size)):
-            batch_number += 1
+        for batch_number, batch in enumerate(reader, start=1):
             with transaction.atomic():
                 counts = importer.apply(batch, errors)
                 if getattr(settings, "KYOGYO_IMPORT_CRASH_IN_BATCH", None) == batch_number:
@@ -201,6 +200,8 @@ def run_import(
             run.save()
             _lock_path(run).unlink(missing_ok=True)
     finally:
+        if reader is not None:
+            reader.close()
         errors.close()
         _collect_as_before(thresholds)
         _page_cache_as_before(cache)
@@ -209,6 +210,90 @@ def run_import(
     if progress and summary.rows < total:
         progress(total, total)
     return summary
+
+
+class _ReadAhead:
+    """The file's rows in batches, read, converted and checked for duplicates within the file
+    (``_Importer.remember``) by a child process a batch ahead: it works on the next batch
+    while this process writes the last one, so the two cores share an import (reading and
+    converting is about a seventh of its work). The rows a previous run committed are read
+    for their keys only. A problem reading the file comes out here, after the batches before
+    the one it is in, as it would reading in this process. The child is forked, so it has
+    the mapping and header as they are; it touches neither the database nor the run's lock
+    (its copy is closed at once), and ends with this process: its next batch has nowhere to
+    go."""
+
+    def __init__(
+        self,
+        importer: _Importer,
+        path: Path,
+        encoding: str | None,
+        *,
+        skip: int,
+        batch_size: int,
+        unshared: IO[str] | None,
+    ) -> None:
+        context = multiprocessing.get_context("fork")
+        self._batches, sending = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_read_ahead,
+            args=(sending, self._batches, importer, path, encoding, skip, batch_size, unshared),
+            name="kyogyo-import-reader",
+            daemon=True,
+        )
+        self._process.start()
+        sending.close()  # this end is the child's: at its end, ``recv`` here sees the pipe closed
+
+    def __iter__(self) -> Iterator[list[tuple[Row, Record]]]:
+        while True:
+            try:
+                what, payload = self._batches.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"the process reading the file stopped (exit code {self._process.exitcode})"
+                ) from None
+            if what == "end":
+                return
+            if what == "error":
+                raise payload
+            yield payload
+
+    def close(self) -> None:
+        self._batches.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _read_ahead(
+    sending: Any,
+    receiving: Any,
+    importer: _Importer,
+    path: Path,
+    encoding: str | None,
+    skip: int,
+    batch_size: int,
+    unshared: IO[str] | None,
+) -> None:
+    """The reading process (``_ReadAhead``): batches of (row, record) into ``sending``, then
+    ``("end", None)``, or ``("error", exception)`` at the first problem reading the file."""
+    receiving.close()  # the parent's end: with it gone, a send finds the pipe broken
+    if unshared is not None:
+        unshared.close()  # the run's lock stays the parent's alone (a lock lives while any copy is open)
+    try:
+        _, rows = read_rows(path, encoding=encoding)
+        for row in islice(rows, skip):
+            importer.remember(row)
+        while batch := list(islice(rows, batch_size)):
+            sending.send(("batch", [(row, importer.remember(row)) for row in batch]))
+        sending.send(("end", None))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the importing process has gone
+    except Exception as error:  # the parent raises it as its own
+        try:
+            sending.send(("error", error))
+        except Exception:  # an exception that does not pickle
+            sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
 
 
 class _Statistics:
@@ -369,12 +454,12 @@ class _Importer:
             self.seen[key] = row.line
         return record
 
-    def apply(self, batch: list[Row], errors: ErrorFile) -> dict[str, int]:
+    def apply(self, rows: list[tuple[Row, Record]], errors: ErrorFile) -> dict[str, int]:
+        """Apply a batch of rows (each converted and checked by ``remember``)."""
         if self.kind == "activities":
-            return self._apply_activities(batch, errors)
+            return self._apply_activities(rows, errors)
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "errors": 0}
         book = rulebook.load() if self.kind == "contacts" else None
-        rows = [(row, self.remember(row)) for row in batch]
         valid = [(row, record) for row, record in rows if not record.errors]
         context = records.Batch(self.mapping, [record for _, record in valid], self.config, book)
         if self.kind == "lifecycle":  # a person's entries in time order, however the file is sorted
@@ -399,10 +484,9 @@ class _Importer:
                     errors.add(row.line, problem, row.cells)
         return counts
 
-    def _apply_activities(self, batch: list[Row], errors: ErrorFile) -> dict[str, int]:
+    def _apply_activities(self, records: list[tuple[Row, Record]], errors: ErrorFile) -> dict[str, int]:
         """The whole batch goes through ``record_activities`` at once (it reports per item)."""
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "errors": 0}
-        records = [(row, self.remember(row)) for row in batch]
         valid = [record for _, record in records if not record.errors]
         contacts = _contact_ids(valid)
         items: list[ActivityInput] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def is_xlsx(path: Path) -> bool:
         return path.suffix.lower() in {".xlsx", ".xlsm"} or handle.read(4) == b"PK\x03\x04"
 
 
-def read_rows(path: Path, *, encoding: str | None = None) -> tuple[list[str], Iterator[Row]]:
+def read_rows(path: Path, *, encoding: str | None = None) -> tuple[list[str], Rows]:
     """The header and an iterator over the data rows."""
     if not path.is_file():
         raise SourceError(f"no such file: {path}")
@@ -63,7 +63,7 @@ def read_rows(path: Path, *, encoding: str | None = None) -> tuple[list[str], It
     return _read_csv(path, encoding or detect_encoding(path))
 
 
-def _read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[Row]]:
+def _read_csv(path: Path, encoding: str) -> tuple[list[str], Rows]:
     handle = path.open("r", encoding=encoding, errors="strict", newline="")
     reader = csv.reader(handle)
     try:
@@ -75,7 +75,7 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[Row]]:
         handle.close()
         raise SourceError(f"cannot read the header as {encoding}: {error}") from None
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row, None, None]:
         start = reader.line_num + 1
         try:
             while True:
@@ -93,7 +93,7 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[Row]]:
         finally:
             handle.close()
 
-    return [h.strip() for h in header], rows()
+    return [h.strip() for h in header], Rows(rows(), handle.close)
 
 
 def _xlsx_cell(value: object) -> str:
@@ -108,7 +108,7 @@ def _xlsx_cell(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:
+def _read_xlsx(path: Path) -> tuple[list[str], Rows]:
     from openpyxl import load_workbook
 
     try:
@@ -126,7 +126,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:
     while header and not header[-1]:
         header.pop()
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row, None, None]:
         try:
             for number, raw in enumerate(values, start=2):
                 cells = [_xlsx_cell(v) for v in raw]
@@ -137,4 +137,20 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:
         finally:
             book.close()
 
-    return header, rows()
+    return header, Rows(rows(), book.close)
+
+
+class Rows(Iterator[Row]):
+    """The data rows of an open file; ``close()`` releases the file, also before the first
+    row was read (a generator not yet started would leave it to the garbage collector)."""
+
+    def __init__(self, rows: Generator[Row, None, None], release: Callable[[], None]) -> None:
+        self._rows = rows
+        self._release = release
+
+    def __next__(self) -> Row:
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()
+        self._release()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -358,3 +359,47 @@ def test_sqlite_reads_a_run_through_a_larger_page_cache_and_then_as_before(defau
     with pytest.raises(RuntimeError):
         import_actions.run_import("contacts", write(tmp_path / "again.csv", rows), mapping, progress=crash)
     assert cache_size() == before
+
+
+def test_a_child_process_reads_ahead_and_ends_with_the_run(defaults, tmp_path, monkeypatch):
+    """The file is read and converted by a child process a batch ahead of the writing one;
+    it is gone when the run ends, also when the run fails part-way."""
+    rows = [
+        [f"R{i}", f"r{i}@company.example.jp", "Taro", "", "", "2026-03-01 10:00", "Company", ""]
+        for i in range(5)
+    ]
+    mapping = load_mapping("contacts", preset="generic", path=None)
+    readers = tmp_path / "readers.txt"
+    remember = import_actions._Importer.remember
+
+    def remember_where(self, row):
+        with readers.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return remember(self, row)
+
+    monkeypatch.setattr(import_actions._Importer, "remember", remember_where)
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    summary = import_actions.run_import(
+        "contacts", write(tmp_path / "ahead.csv", rows), mapping, batch_size=2
+    )
+    assert summary.created == 5
+    pids = {int(line) for line in readers.read_text().split()}
+    assert len(pids) == 1 and os.getpid() not in pids
+    assert gone(pids.pop())
+
+    def crash(done: int, total: int) -> None:
+        if done:
+            raise RuntimeError("stopped")
+
+    readers.unlink()
+    again = write(tmp_path / "again.csv", [[f"A{i}", *cells[1:]] for i, (_, *cells) in enumerate(rows)])
+    with pytest.raises(RuntimeError):
+        import_actions.run_import("contacts", again, mapping, batch_size=2, progress=crash)
+    assert all(gone(int(line)) for line in readers.read_text().split())
