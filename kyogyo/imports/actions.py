@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -233,6 +233,14 @@ class _ReadAhead:
         batch_size: int,
         unshared: IO[str] | None,
     ) -> None:
+        self._process: Any = None
+        if multiprocessing.current_process().daemon:
+            # A daemonic process (a django-q worker running an uploaded file) may not start
+            # children: it reads in its own stride.
+            self._here: Generator[list[tuple[Row, Record]], None, None] = _converted(
+                importer, path, encoding, skip, batch_size
+            )
+            return
         context = multiprocessing.get_context("fork")
         self._batches, sending = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -245,6 +253,9 @@ class _ReadAhead:
         sending.close()  # this end is the child's: at its end, ``recv`` here sees the pipe closed
 
     def __iter__(self) -> Iterator[list[tuple[Row, Record]]]:
+        if self._process is None:
+            yield from self._here
+            return
         while True:
             try:
                 what, payload = self._batches.recv()
@@ -259,6 +270,9 @@ class _ReadAhead:
             yield payload
 
     def close(self) -> None:
+        if self._process is None:
+            self._here.close()
+            return
         self._batches.close()
         if self._process.is_alive():
             self._process.terminate()
@@ -281,11 +295,8 @@ def _read_ahead(
     if unshared is not None:
         unshared.close()  # the run's lock stays the parent's alone (a lock lives while any copy is open)
     try:
-        _, rows = read_rows(path, encoding=encoding)
-        for row in islice(rows, skip):
-            importer.remember(row)
-        while batch := list(islice(rows, batch_size)):
-            sending.send(("batch", [(row, importer.remember(row)) for row in batch]))
+        for batch in _converted(importer, path, encoding, skip, batch_size):
+            sending.send(("batch", batch))
         sending.send(("end", None))
     except (BrokenPipeError, ConnectionResetError):
         return  # the importing process has gone
@@ -294,6 +305,21 @@ def _read_ahead(
             sending.send(("error", error))
         except Exception:  # an exception that does not pickle
             sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _converted(
+    importer: _Importer, path: Path, encoding: str | None, skip: int, batch_size: int
+) -> Generator[list[tuple[Row, Record]], None, None]:
+    """The rows after the first ``skip`` (read for their keys only), in batches of (row,
+    record)."""
+    _, rows = read_rows(path, encoding=encoding)
+    try:
+        for row in islice(rows, skip):
+            importer.remember(row)
+        while batch := list(islice(rows, batch_size)):
+            yield [(row, importer.remember(row)) for row in batch]
+    finally:
+        rows.close()
 
 
 class _Statistics:
