@@ -162,7 +162,7 @@ def run_import(
     cache = _larger_page_cache()
     reader: _ReadAhead | None = None
     try:
-        reader = _ReadAhead(importer, path, encoding, skip=skip, batch_size=batch_size, unshared=lock)
+        reader = _ReadAhead(_converted(importer, path, encoding, skip, batch_size), unshared=lock)
         total = _count(path, encoding) if progress else 0
         if progress:
             progress(skip, total)
@@ -212,6 +212,10 @@ def run_import(
     return summary
 
 
+#: a file's rows in batches of (row, record), as ``_Importer.apply`` takes them
+Batches = Generator[list[tuple[Row, Record]], None, None]
+
+
 class _ReadAhead:
     """The file's rows in batches, read, converted and checked for duplicates within the file
     (``_Importer.remember``) by a child process a batch ahead: it works on the next batch
@@ -223,29 +227,19 @@ class _ReadAhead:
     (its copy is closed at once), and ends with this process: its next batch has nowhere to
     go."""
 
-    def __init__(
-        self,
-        importer: _Importer,
-        path: Path,
-        encoding: str | None,
-        *,
-        skip: int,
-        batch_size: int,
-        unshared: IO[str] | None,
-    ) -> None:
+    def __init__(self, batches: Batches, *, unshared: IO[str] | None) -> None:
+        """``batches``: a generator not yet started (``_converted``); it runs in the child."""
+        self._batches = batches
         self._process: Any = None
         if multiprocessing.current_process().daemon:
             # A daemonic process (a django-q worker running an uploaded file) may not start
             # children: it reads in its own stride.
-            self._here: Generator[list[tuple[Row, Record]], None, None] = _converted(
-                importer, path, encoding, skip, batch_size
-            )
             return
         context = multiprocessing.get_context("fork")
-        self._batches, sending = context.Pipe(duplex=False)
+        self._pipe, sending = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_read_ahead,
-            args=(sending, self._batches, importer, path, encoding, skip, batch_size, unshared),
+            args=(sending, self._pipe, batches, unshared),
             name="kyogyo-import-reader",
             daemon=True,
         )
@@ -254,11 +248,11 @@ class _ReadAhead:
 
     def __iter__(self) -> Iterator[list[tuple[Row, Record]]]:
         if self._process is None:
-            yield from self._here
+            yield from self._batches
             return
         while True:
             try:
-                what, payload = self._batches.recv()
+                what, payload = self._pipe.recv()
             except EOFError:
                 raise RuntimeError(
                     f"the process reading the file stopped (exit code {self._process.exitcode})"
@@ -270,32 +264,23 @@ class _ReadAhead:
             yield payload
 
     def close(self) -> None:
+        self._batches.close()  # (here, where it ran; not started, where the child ran it)
         if self._process is None:
-            self._here.close()
             return
-        self._batches.close()
+        self._pipe.close()
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
 
 
-def _read_ahead(
-    sending: Any,
-    receiving: Any,
-    importer: _Importer,
-    path: Path,
-    encoding: str | None,
-    skip: int,
-    batch_size: int,
-    unshared: IO[str] | None,
-) -> None:
-    """The reading process (``_ReadAhead``): batches of (row, record) into ``sending``, then
+def _read_ahead(sending: Any, receiving: Any, batches: Batches, unshared: IO[str] | None) -> None:
+    """The reading process (``_ReadAhead``): ``batches`` into ``sending``, then
     ``("end", None)``, or ``("error", exception)`` at the first problem reading the file."""
     receiving.close()  # the parent's end: with it gone, a send finds the pipe broken
     if unshared is not None:
         unshared.close()  # the run's lock stays the parent's alone (a lock lives while any copy is open)
     try:
-        for batch in _converted(importer, path, encoding, skip, batch_size):
+        for batch in batches:
             sending.send(("batch", batch))
         sending.send(("end", None))
     except (BrokenPipeError, ConnectionResetError):
@@ -307,9 +292,7 @@ def _read_ahead(
             sending.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
 
 
-def _converted(
-    importer: _Importer, path: Path, encoding: str | None, skip: int, batch_size: int
-) -> Generator[list[tuple[Row, Record]], None, None]:
+def _converted(importer: _Importer, path: Path, encoding: str | None, skip: int, batch_size: int) -> Batches:
     """The rows after the first ``skip`` (read for their keys only), in batches of (row,
     record)."""
     _, rows = read_rows(path, encoding=encoding)
